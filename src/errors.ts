@@ -96,7 +96,7 @@ function describeCause(cause: unknown): SerializedInstallError['cause'] | undefi
       ? { name: cause.name, message: cause.message, code }
       : { name: cause.name, message: cause.message };
   }
-  return { name: typeof cause, message: String(cause) };
+  return { name: typeof cause, message: typeof cause === 'object' ? JSON.stringify(cause) : String(cause) };
 }
 
 /**

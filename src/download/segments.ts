@@ -1,0 +1,125 @@
+import type { Segment } from '../store/resume-record.js';
+import type { WrittenRanges } from './prefix-hasher.js';
+
+/**
+ * One byte range of the file in memory during a run. `durable <= written <= received`:
+ * received bytes came off the network, written ones are in the file, durable ones were
+ * fdatasync'ed and may be claimed by the resume record.
+ */
+export interface LiveSegment {
+  start: number;
+  end: number;
+  durable: number;
+  written: number;
+  received: number;
+  /** True while a connection is streaming into this segment. */
+  active: boolean;
+}
+
+/**
+ * The segments of one partial file: which bytes are where, and how to split work between
+ * connections. They always partition `[0, size)` in order, so the resume record made from them
+ * does too.
+ */
+export class SegmentTable implements WrittenRanges {
+  private list: LiveSegment[];
+
+  constructor(
+    private readonly size: number,
+    segments: readonly Segment[],
+  ) {
+    this.list = segments.map((s) => ({ start: s.start, end: s.end, durable: s.done, written: s.done, received: s.done, active: false }));
+  }
+
+  get all(): readonly LiveSegment[] {
+    return this.list;
+  }
+
+  /** Bytes written into the file. */
+  get writtenBytes(): number {
+    return this.list.reduce((sum, s) => sum + s.written, 0);
+  }
+
+  get durableBytes(): number {
+    return this.list.reduce((sum, s) => sum + s.durable, 0);
+  }
+
+  get complete(): boolean {
+    return this.list.every((s) => s.written === s.end - s.start);
+  }
+
+  /** Forgets every byte: the file starts over from zero as one segment. */
+  resetToEmpty(): void {
+    this.list = [{ start: 0, end: this.size, durable: 0, written: 0, received: 0, active: false }];
+  }
+
+  /** Drops bytes received but never written (a failed stream) so that they are fetched again. */
+  forgetUnwritten(): void {
+    for (const segment of this.list) {
+      segment.received = segment.written;
+      segment.active = false;
+    }
+  }
+
+  /** The durable state, for the resume record. */
+  durableSnapshot(): Segment[] {
+    return this.list.map((s) => ({ start: s.start, end: s.end, done: s.durable }));
+  }
+
+  /** The written state, taken just before an fdatasync makes it durable. */
+  writtenSnapshot(): Segment[] {
+    return this.list.map((s) => ({ start: s.start, end: s.end, done: s.written }));
+  }
+
+  /** Marks as durable what a completed fdatasync covered, matching segments by start. */
+  markDurable(snapshot: readonly Segment[]): void {
+    for (const saved of snapshot) {
+      const live = this.list.find((s) => s.start === saved.start);
+      if (live) live.durable = Math.max(live.durable, Math.min(saved.done, live.end - live.start));
+    }
+  }
+
+  writtenEndAt(offset: number): number {
+    const segment = this.list.find((s) => s.start <= offset && offset < s.end);
+    if (!segment) return offset;
+    return Math.max(offset, segment.start + segment.written);
+  }
+
+  /** The first segment with bytes still to fetch and no connection on it. */
+  firstIdle(): LiveSegment | undefined {
+    return this.list.find((s) => !s.active && s.received < s.end - s.start);
+  }
+
+  /**
+   * Takes work for another connection: an idle unfinished segment, or else the second half of
+   * the active segment with the most left to fetch (that segment's connection stops at the new
+   * boundary). Nothing when no remaining range is worth a connection of its own.
+   */
+  claimForNewConnection(minSplitBytes: number): LiveSegment | undefined {
+    const idle = this.firstIdle();
+    if (idle) {
+      idle.active = true;
+      return idle;
+    }
+    let widest: LiveSegment | undefined;
+    for (const segment of this.list) {
+      if (!segment.active) continue;
+      if (!widest || remaining(segment) > remaining(widest)) widest = segment;
+    }
+    if (!widest || remaining(widest) < 2 * minSplitBytes) return undefined;
+    const from = widest.start + widest.received;
+    const split = from + alignDown(Math.floor((widest.end - from) / 2), 64 * 1024);
+    const tail: LiveSegment = { start: split, end: widest.end, durable: 0, written: 0, received: 0, active: true };
+    widest.end = split;
+    this.list.splice(this.list.indexOf(widest) + 1, 0, tail);
+    return tail;
+  }
+}
+
+function remaining(segment: LiveSegment): number {
+  return segment.end - segment.start - segment.received;
+}
+
+function alignDown(value: number, alignment: number): number {
+  return value < alignment ? value : value - (value % alignment);
+}

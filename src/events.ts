@@ -1,0 +1,90 @@
+import type { ArtifactKind } from './manifest/types.js';
+import type { SerializedInstallError } from './errors.js';
+
+/** What the engine will do with one artifact, decided from the disk before any network traffic. */
+export type PlannedAction = 'skip' | 'fetch' | 'resume' | 'check-existing';
+
+export interface PlannedArtifact {
+  id: string;
+  label: string;
+  kind: ArtifactKind;
+  size: number;
+  path: string;
+  action: PlannedAction;
+  /** Bytes already durably on disk for this artifact (the whole size when installed). */
+  bytesOnDisk: number;
+}
+
+/** How an artifact ended up. */
+export type ArtifactOutcome = 'installed' | 'already-present' | 'failed';
+
+/**
+ * The result for one artifact. `resumedFrom` is how many bytes from an earlier run were reused;
+ * `bytesFetched` how many came over the network in this run.
+ */
+export interface ArtifactResult {
+  id: string;
+  label: string;
+  outcome: ArtifactOutcome;
+  path: string;
+  size: number;
+  resumedFrom: number;
+  bytesFetched: number;
+  error?: SerializedInstallError;
+}
+
+/**
+ * Everything an install reports while it runs: plain JSON-serializable objects, tagged by
+ * `event`, safe to send over Electron IPC or to print as one NDJSON line each.
+ */
+export type InstallEvent =
+  | {
+      event: 'plan';
+      bundle: string;
+      dir: string;
+      artifacts: PlannedArtifact[];
+      /** Bytes still to download for the whole bundle. */
+      bytesToFetch: number;
+    }
+  | { event: 'lock-wait'; lockPath: string; holder: { pid: number; hostname: string; startedAt: string } }
+  | {
+      event: 'start';
+      id: string;
+      /** Byte offset the download continues from (0 for a fresh download). */
+      offset: number;
+      total: number;
+      attempt: number;
+      connections: number;
+    }
+  | { event: 'progress'; id: string; bytes: number; total: number; bytesPerSecond: number }
+  | {
+      event: 'restart';
+      id: string;
+      /** Why bytes on disk were discarded and the download starts over from zero. */
+      reason: string;
+      discardedBytes: number;
+    }
+  | { event: 'retry'; id: string; attempt: number; delayMs: number; error: SerializedInstallError }
+  | { event: 'verifying'; id: string; bytes: number; total: number }
+  | {
+      event: 'installed';
+      id: string;
+      path: string;
+      sha256: string;
+      resumedFrom: number;
+      bytesFetched: number;
+      elapsedMs: number;
+    }
+  | { event: 'skipped'; id: string; path: string; reason: 'installed' | 'verified-existing' }
+  | { event: 'failed'; id: string; code: string; hint: string; retryable: boolean; error: SerializedInstallError; bytesKept: number }
+  | {
+      event: 'done';
+      ok: boolean;
+      results: ArtifactResult[];
+      bytesFetched: number;
+      bytesReused: number;
+      elapsedMs: number;
+    };
+
+/** The names of all events, for consumers that switch on them. */
+export type InstallEventName = InstallEvent['event'];

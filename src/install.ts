@@ -1,0 +1,350 @@
+import { mkdir, statfs } from 'node:fs/promises';
+import { InstallError, isInstallError } from './errors.js';
+import type { Artifact } from './manifest/types.js';
+import { parseManifest } from './manifest/parse.js';
+import type { ArtifactResult, InstallEvent, PlannedArtifact } from './events.js';
+import { installLayout, type InstallLayout } from './store/layout.js';
+import { acquireInstallLock } from './store/install-lock.js';
+import { fsError } from './store/fs-error.js';
+import { promoteVerified } from './store/promote.js';
+import { statIdentity, writeInstallRecord } from './store/install-record.js';
+import { ensurePrivateDir } from './download/partial-file.js';
+import { ArtifactTransfer, type TransferSettings } from './download/artifact-transfer.js';
+import { Dispatchers } from './http/dispatchers.js';
+import { normalizeCredentials, type Credentials } from './http/credentials.js';
+import { abortedError } from './http/network-error.js';
+import { inspectArtifact } from './artifact-state.js';
+import { hashFile } from './verify/hash-file.js';
+import { runPool } from './task-pool.js';
+import { EventChannel } from './event-channel.js';
+import { MODELHAUL_VERSION } from './version.js';
+
+/**
+ * Options of {@link installBundle}. Only `dir` is required.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const result = await installBundle(manifest, {
+ *   dir: path.join(app.getPath('userData'), 'models'),
+ *   signal: controller.signal,
+ *   onEvent: (event) => mainWindow.webContents.send('models:event', event),
+ * });
+ * ```
+ */
+export interface InstallOptions {
+  /** The install dir; created if missing. Artifact paths are relative to it. */
+  dir: string;
+  /** Cancels the install: partial downloads and their records are left ready to resume. */
+  signal?: AbortSignal;
+  /** Artifacts downloaded at the same time. Default 3. */
+  concurrency?: number;
+  /** Connections used for one large file when the server honours ranges. Default 4, at most 16. */
+  connections?: number;
+  /** Consecutive failed attempts without progress before an artifact fails. Default 5. */
+  retries?: number;
+  /** Longest silence from a server, in milliseconds, before the connection counts as stalled. Default 30 000. */
+  stallTimeoutMs?: number;
+  /** Allow plain http to hosts other than loopback. Default false. */
+  allowHttp?: boolean;
+  /** Authorization header values by exact origin, e.g. `{ 'https://huggingface.co': 'Bearer hf_...' }`. */
+  credentials?: Credentials;
+  /**
+   * How long to wait for another process installing into the same dir. Default: as long as that
+   * process is alive on this host; 60 s when it runs on another host (its liveness cannot be checked).
+   */
+  lockTimeoutMs?: number;
+  /** Receives every {@link InstallEvent} as it happens. */
+  onEvent?: (event: InstallEvent) => void;
+  /** First retry delay in milliseconds (doubles each time, with jitter). Default 500. */
+  retryBaseDelayMs?: number;
+  /** Longest retry delay in milliseconds. Default 30 000. */
+  retryMaxDelayMs?: number;
+  /** Make downloaded bytes durable and record them at least every this many bytes. Default 32 MiB. */
+  checkpointBytes?: number;
+  /** ...and at least this often, in milliseconds. Default 1000. */
+  checkpointIntervalMs?: number;
+  /** Smallest piece of a file given a connection of its own. Default 8 MiB. */
+  minSegmentBytes?: number;
+}
+
+/** The outcome of {@link installBundle}: one result per artifact, in manifest order. */
+export interface InstallResult {
+  /** True when every artifact is installed and verified. */
+  ok: boolean;
+  results: ArtifactResult[];
+  /** Bytes downloaded in this run. */
+  bytesFetched: number;
+  /** Bytes of earlier partial downloads that were reused instead of downloaded again. */
+  bytesReused: number;
+  elapsedMs: number;
+}
+
+export const DEFAULT_CONCURRENCY = 3;
+export const DEFAULT_CONNECTIONS = 4;
+export const MAX_CONNECTIONS = 16;
+export const DEFAULT_RETRIES = 5;
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
+/**
+ * Installs every artifact of a manifest into `options.dir`: skips what is already installed and
+ * verified, resumes what an earlier run left, downloads the rest, verifies each file's SHA-256 and
+ * only then moves it into place. Resolves with a result per artifact; an artifact's failure does
+ * not stop the others. Rejects with an {@link InstallError} for an invalid manifest
+ * (`MANIFEST_INVALID`, before touching disk or network), a dir it cannot use, a lock it could not
+ * get (`LOCKED`), or cancellation (`ABORTED`, after leaving partial downloads ready to resume).
+ */
+export async function installBundle(manifest: unknown, options: InstallOptions): Promise<InstallResult> {
+  const started = performance.now();
+  const emit = (event: InstallEvent): void => options.onEvent?.(event);
+  const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
+  const signal = options.signal ?? new AbortController().signal;
+  const layout = installLayout(options.dir);
+  if (signal.aborted) throw abortedError(signal);
+  await prepareDirs(layout);
+
+  const lock = await acquireInstallLock(layout.lockPath, {
+    signal,
+    ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+    onWait: (holder) => emit({ event: 'lock-wait', lockPath: layout.lockPath, holder: { pid: holder.pid, hostname: holder.hostname, startedAt: holder.startedAt } }),
+  });
+  const dispatchers = new Dispatchers({ stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS });
+  try {
+    const plan = await planInstall(layout, validated.artifacts);
+    emit({
+      event: 'plan',
+      bundle: validated.name,
+      dir: layout.dir,
+      artifacts: plan,
+      bytesToFetch: plan.reduce((sum, p) => sum + (p.action === 'skip' ? 0 : p.size - p.bytesOnDisk), 0),
+    });
+    const results = new Map<string, ArtifactResult>();
+    const fail = (artifact: Artifact, error: InstallError, bytesKept: number): void => {
+      const json = error.forArtifact(artifact.id).toJSON();
+      emit({ event: 'failed', id: artifact.id, code: json.code, hint: json.hint, retryable: json.retryable, error: json, bytesKept });
+      results.set(artifact.id, result(artifact, 'failed', 0, 0, json));
+    };
+
+    const work: Array<{ artifact: Artifact; planned: PlannedArtifact }> = [];
+    for (const [index, artifact] of validated.artifacts.entries()) {
+      const planned = plan[index]!;
+      if (planned.action === 'skip') {
+        emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'installed' });
+        results.set(artifact.id, result(artifact, 'already-present', 0, 0));
+      } else {
+        work.push({ artifact, planned });
+      }
+    }
+
+    const shortage = await spaceShortage(layout, work.map((w) => w.planned));
+    if (shortage) {
+      for (const { artifact, planned } of work) fail(artifact, shortage, planned.bytesOnDisk);
+    } else {
+      const settings = transferSettings(options);
+      const credentials = normalizeCredentials(options.credentials);
+      await runPool(
+        work,
+        options.concurrency ?? DEFAULT_CONCURRENCY,
+        async ({ artifact, planned }) => {
+          if (planned.action === 'check-existing' && (await adoptExisting(layout, artifact, signal, emit))) {
+            results.set(artifact.id, result(artifact, 'already-present', 0, 0));
+            return;
+          }
+          const transfer = new ArtifactTransfer({ artifact, layout, dispatchers, credentials, signal, settings, emit });
+          const artifactStarted = performance.now();
+          try {
+            const verified = await transfer.run();
+            await promoteVerified({ artifact, layout, file: verified.file, sha256: verified.sha256 });
+            emit({
+              event: 'installed',
+              id: artifact.id,
+              path: artifact.path,
+              sha256: verified.sha256,
+              resumedFrom: verified.resumedFrom,
+              bytesFetched: verified.bytesFetched,
+              elapsedMs: Math.round(performance.now() - artifactStarted),
+            });
+            results.set(artifact.id, result(artifact, 'installed', verified.resumedFrom, verified.bytesFetched));
+          } catch (error) {
+            fail(artifact, asInstallError(error, signal, artifact.id), transfer.bytesKept);
+          }
+        },
+        () => signal.aborted,
+      );
+      for (const { artifact, planned } of work) {
+        if (!results.has(artifact.id)) fail(artifact, abortedError(signal), planned.bytesOnDisk);
+      }
+    }
+
+    const ordered = validated.artifacts.map((artifact) => results.get(artifact.id)!);
+    const outcome: InstallResult = {
+      ok: ordered.every((r) => r.outcome !== 'failed'),
+      results: ordered,
+      bytesFetched: ordered.reduce((sum, r) => sum + r.bytesFetched, 0),
+      bytesReused: ordered.reduce((sum, r) => sum + r.resumedFrom, 0),
+      elapsedMs: Math.round(performance.now() - started),
+    };
+    emit({ event: 'done', ...outcome });
+    if (signal.aborted) throw abortedError(signal);
+    return outcome;
+  } finally {
+    await dispatchers.close();
+    await lock.release();
+  }
+}
+
+/**
+ * The same install as an async iterator of its events, ending with the `done` event. Breaking
+ * out of the loop cancels the install.
+ *
+ * @example
+ * ```ts
+ * for await (const event of installBundleIter(manifest, { dir })) {
+ *   if (event.event === 'progress') bar.update(event.bytes / event.total);
+ * }
+ * ```
+ */
+export function installBundleIter(manifest: unknown, options: InstallOptions): AsyncIterable<InstallEvent> {
+  const channel = new EventChannel<InstallEvent>();
+  const controller = new AbortController();
+  const outer = options.signal;
+  const forward = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener('abort', forward, { once: true });
+  const run = installBundle(manifest, {
+    ...options,
+    signal: controller.signal,
+    onEvent: (event) => {
+      options.onEvent?.(event);
+      channel.push(event);
+    },
+  });
+  run.then(
+    () => channel.close(),
+    (error: unknown) => channel.fail(error),
+  ).finally(() => outer?.removeEventListener('abort', forward));
+  return channel.iterate(() => controller.abort(new Error('The event iterator was closed')));
+}
+
+async function prepareDirs(layout: InstallLayout): Promise<void> {
+  try {
+    await mkdir(layout.dir, { recursive: true });
+  } catch (error) {
+    throw fsError(error, 'create the install dir', layout.dir);
+  }
+  await ensurePrivateDir(layout.privateDir);
+  await ensurePrivateDir(layout.stagingDir);
+  await ensurePrivateDir(layout.installedDir);
+}
+
+async function planInstall(layout: InstallLayout, artifacts: readonly Artifact[]): Promise<PlannedArtifact[]> {
+  return Promise.all(
+    artifacts.map(async (artifact): Promise<PlannedArtifact> => {
+      const base = { id: artifact.id, label: artifact.label, kind: artifact.kind, size: artifact.size, path: artifact.path };
+      const state = await inspectArtifact(layout, artifact);
+      switch (state.state) {
+        case 'installed':
+          return { ...base, action: 'skip', bytesOnDisk: artifact.size };
+        case 'changed':
+          return { ...base, action: state.sameSize ? 'check-existing' : 'fetch', bytesOnDisk: 0 };
+        case 'partial':
+          return { ...base, action: 'resume', bytesOnDisk: state.bytes };
+        case 'missing':
+          return { ...base, action: 'fetch', bytesOnDisk: 0 };
+      }
+    }),
+  );
+}
+
+/**
+ * Compares free space with the bytes still to download (rule 27), before any download starts, so
+ * that a full disk is reported with the number of bytes to free instead of after an hour.
+ */
+async function spaceShortage(layout: InstallLayout, planned: readonly PlannedArtifact[]): Promise<InstallError | undefined> {
+  const needed = planned.reduce((sum, p) => sum + p.size - p.bytesOnDisk, 0);
+  if (needed === 0) return undefined;
+  let available: number;
+  try {
+    const stats = await statfs(layout.stagingDir);
+    available = Number(stats.bavail) * Number(stats.bsize);
+  } catch {
+    return undefined; // statfs is not available everywhere; a full disk is still caught on write.
+  }
+  if (available >= needed) return undefined;
+  return new InstallError(
+    'DISK_FULL',
+    `Not enough free space in ${layout.dir}: ${needed} bytes needed, ${available} available; free ${needed - available} bytes`,
+    { details: { bytesNeeded: needed, bytesAvailable: available, bytesToFree: needed - available, path: layout.dir } },
+  );
+}
+
+/**
+ * A file is already at an artifact's path but modelhaul has no record of verifying it (an earlier
+ * run crashed right after promoting it, or someone copied it there): hash it, and if it is the
+ * right file, record it instead of downloading it again.
+ */
+async function adoptExisting(
+  layout: InstallLayout,
+  artifact: Artifact,
+  signal: AbortSignal,
+  emit: (event: InstallEvent) => void,
+): Promise<boolean> {
+  const finalPath = layout.finalPath(artifact.path);
+  emit({ event: 'verifying', id: artifact.id, bytes: 0, total: artifact.size });
+  const before = await statIdentity(finalPath);
+  let sha256: string;
+  try {
+    ({ sha256 } = await hashFile(finalPath, { signal }));
+  } catch {
+    return false;
+  }
+  const after = await statIdentity(finalPath);
+  if (sha256 !== artifact.sha256 || !before || !after || before.mtimeNs !== after.mtimeNs || before.ino !== after.ino) return false;
+  await writeInstallRecord(layout.installRecordPath(artifact.id), {
+    format: 'modelhaul-installed',
+    version: 1,
+    id: artifact.id,
+    path: artifact.path,
+    url: artifact.url,
+    size: artifact.size,
+    sha256,
+    mtimeNs: after.mtimeNs.toString(),
+    ino: after.ino.toString(),
+    verifiedAt: new Date().toISOString(),
+  });
+  emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'verified-existing' });
+  return true;
+}
+
+function transferSettings(options: InstallOptions): TransferSettings {
+  return {
+    retries: options.retries ?? DEFAULT_RETRIES,
+    retryBaseDelayMs: options.retryBaseDelayMs ?? 500,
+    retryMaxDelayMs: options.retryMaxDelayMs ?? 30_000,
+    connections: Math.max(1, Math.min(MAX_CONNECTIONS, options.connections ?? DEFAULT_CONNECTIONS)),
+    minSegmentBytes: options.minSegmentBytes ?? 8 * 1024 * 1024,
+    checkpointBytes: options.checkpointBytes ?? 32 * 1024 * 1024,
+    checkpointIntervalMs: options.checkpointIntervalMs ?? 1000,
+    allowHttp: options.allowHttp ?? false,
+    userAgent: `modelhaul/${MODELHAUL_VERSION}`,
+  };
+}
+
+function result(
+  artifact: Artifact,
+  outcome: ArtifactResult['outcome'],
+  resumedFrom: number,
+  bytesFetched: number,
+  error?: ArtifactResult['error'],
+): ArtifactResult {
+  const value: ArtifactResult = { id: artifact.id, label: artifact.label, outcome, path: artifact.path, size: artifact.size, resumedFrom, bytesFetched };
+  if (error) value.error = error;
+  return value;
+}
+
+function asInstallError(error: unknown, signal: AbortSignal, artifactId: string): InstallError {
+  if (error instanceof InstallError) return error.forArtifact(artifactId);
+  if (signal.aborted) return abortedError(signal).forArtifact(artifactId);
+  if (isInstallError(error)) return new InstallError(error.code, error.message, { artifactId, hint: error.hint, retryable: error.retryable, details: error.details });
+  return fsError(error, 'install', artifactId, artifactId);
+}

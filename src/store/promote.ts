@@ -1,0 +1,128 @@
+import path from 'node:path';
+import { lstat, mkdir, rename } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { InstallError } from '../errors.js';
+import type { Artifact } from '../manifest/types.js';
+import type { InstallLayout } from './layout.js';
+import { fsyncDir, removeFile } from './durable-fs.js';
+import { fsError, hasErrorCode } from './fs-error.js';
+import { statIdentity, writeInstallRecord, type InstallRecord } from './install-record.js';
+
+/** How long a rename blocked by another program holding the file (Windows) is retried. */
+const RENAME_RETRY_MS = 60_000;
+
+export interface PromoteInput {
+  artifact: Artifact;
+  layout: InstallLayout;
+  /** The open, fully written and verified partial file; closed by this function. */
+  file: FileHandle;
+  sha256: string;
+}
+
+/**
+ * Moves a verified partial file into place, in the order that makes a crash at any point leave
+ * either (partial, no final file) or (final file with the verified content): fsync and close the
+ * file, rename it into place, fsync the directories, record the install, then drop the resume
+ * record (RESUME-SEMANTICS rule 22). The caller has compared the SHA-256 already.
+ */
+export async function promoteVerified(input: PromoteInput): Promise<InstallRecord> {
+  const { artifact, layout, file, sha256 } = input;
+  const partialPath = layout.partialPath(artifact.id);
+  const finalPath = layout.finalPath(artifact.path);
+  try {
+    const { size } = await file.stat();
+    if (size !== artifact.size) {
+      throw new InstallError('SIZE_MISMATCH', `The partial file is ${size} bytes, expected ${artifact.size}`, {
+        artifactId: artifact.id,
+        details: { expected: artifact.size, found: size },
+      });
+    }
+    await file.sync();
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    throw fsError(error, 'make the verified file durable', partialPath, artifact.id);
+  }
+  await file.close();
+  await ensureParentDirs(layout.dir, artifact.path, artifact.id);
+  await renameIntoPlace(partialPath, finalPath, artifact.id);
+  try {
+    await fsyncDir(path.dirname(finalPath));
+    if (path.dirname(finalPath) !== layout.stagingDir) await fsyncDir(layout.stagingDir);
+  } catch (error) {
+    throw fsError(error, 'make the rename durable', path.dirname(finalPath), artifact.id);
+  }
+  const stats = await statIdentity(finalPath);
+  if (!stats) throw new InstallError('FILESYSTEM', `${finalPath} vanished right after it was promoted`, { artifactId: artifact.id });
+  const record: InstallRecord = {
+    format: 'modelhaul-installed',
+    version: 1,
+    id: artifact.id,
+    path: artifact.path,
+    url: artifact.url,
+    size: artifact.size,
+    sha256,
+    mtimeNs: stats.mtimeNs.toString(),
+    ino: stats.ino.toString(),
+    verifiedAt: new Date().toISOString(),
+  };
+  try {
+    await writeInstallRecord(layout.installRecordPath(artifact.id), record);
+    await removeFile(layout.resumeRecordPath(artifact.id));
+  } catch (error) {
+    throw fsError(error, 'record the verified install', layout.installRecordPath(artifact.id), artifact.id);
+  }
+  return record;
+}
+
+/**
+ * Creates the folders between the install dir and a file, refusing any that is a symbolic link:
+ * a link planted there would make the rename put a file outside the install dir.
+ */
+export async function ensureParentDirs(dir: string, relativePath: string, artifactId: string): Promise<void> {
+  const parts = relativePath.split('/').slice(0, -1);
+  let current = dir;
+  for (const part of parts) {
+    current = path.join(current, part);
+    try {
+      const stats = await lstat(current);
+      if (stats.isSymbolicLink()) {
+        throw new InstallError('UNSAFE_PATH', `${current} is a symbolic link; modelhaul will not install through it`, {
+          artifactId,
+          details: { path: current },
+        });
+      }
+      if (!stats.isDirectory()) {
+        throw new InstallError('FILESYSTEM', `${current} is in the way: it should be a folder`, { artifactId, details: { path: current } });
+      }
+    } catch (error) {
+      if (error instanceof InstallError) throw error;
+      if (!hasErrorCode(error, 'ENOENT')) throw fsError(error, 'inspect the folder', current, artifactId);
+      try {
+        await mkdir(current);
+      } catch (mkdirError) {
+        if (!hasErrorCode(mkdirError, 'EEXIST')) throw fsError(mkdirError, 'create the folder', current, artifactId);
+      }
+    }
+  }
+}
+
+/**
+ * Renames, retrying for up to a minute where another program (an antivirus, an indexer) briefly
+ * holds the file on Windows (RESUME-SEMANTICS rule 26). Elsewhere those errors are real.
+ */
+async function renameIntoPlace(from: string, to: string, artifactId: string): Promise<void> {
+  const deadline = Date.now() + RENAME_RETRY_MS;
+  for (let wait = 50; ; wait = Math.min(wait * 2, 2000)) {
+    try {
+      await rename(from, to);
+      return;
+    } catch (error) {
+      const transient =
+        process.platform === 'win32' &&
+        (hasErrorCode(error, 'EPERM') || hasErrorCode(error, 'EBUSY') || hasErrorCode(error, 'EACCES'));
+      if (!transient || Date.now() + wait > deadline) throw fsError(error, 'move the verified file into place', to, artifactId);
+      await sleep(wait);
+    }
+  }
+}
