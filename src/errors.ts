@@ -96,7 +96,13 @@ function describeCause(cause: unknown): SerializedInstallError['cause'] | undefi
       ? { name: cause.name, message: cause.message, code }
       : { name: cause.name, message: cause.message };
   }
-  return { name: typeof cause, message: typeof cause === 'object' ? JSON.stringify(cause) : String(cause) };
+  let message: string;
+  try {
+    message = typeof cause === 'string' ? cause : (JSON.stringify(cause) ?? typeof cause);
+  } catch {
+    message = typeof cause; // a bigint or a cyclic object
+  }
+  return { name: typeof cause, message };
 }
 
 /**
