@@ -1,0 +1,115 @@
+import type { Command } from 'commander';
+import { installBundle, DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, MAX_CONNECTIONS } from '../../install.js';
+import type { Credentials } from '../../http/credentials.js';
+import { InstallError } from '../../errors.js';
+import { EXIT } from '../exit-codes.js';
+import type { CliContext } from '../context.js';
+import { listenForInterruption } from '../signals.js';
+import { reportError } from '../report-error.js';
+import { resolveTarget } from '../target.js';
+import { addTargetOptions, nonNegativeInteger, positiveInteger, seconds } from '../options.js';
+import { jsonRenderer, type InstallRenderer } from '../render/install-renderer.js';
+import { liveRenderer } from '../render/live-renderer.js';
+import { lineRenderer } from '../render/line-renderer.js';
+
+interface InstallCommandOptions {
+  manifest?: string;
+  bundle?: string;
+  dir?: string;
+  json?: boolean;
+  quiet?: boolean;
+  concurrency: number;
+  connections: number;
+  retries: number;
+  stallTimeout: number;
+  lockTimeout?: number;
+  allowHttp?: boolean;
+  token?: string;
+  tokenOrigin: string;
+}
+
+export const HUGGING_FACE_ORIGIN = 'https://huggingface.co';
+
+export function registerInstall(program: Command, context: CliContext, setExitCode: (code: number) => void): void {
+  addTargetOptions(program.command('install'))
+    .description('download, verify and install every artifact of a bundle (resumes where an earlier run stopped)')
+    .option('--json', 'print one JSON event per line on stdout (plan, start, progress, retry, verifying, installed, skipped, failed, done)')
+    .option('-q, --quiet', 'print only failures and the final summary')
+    .option('--concurrency <n>', 'artifacts downloaded at the same time', positiveInteger(32), DEFAULT_CONCURRENCY)
+    .option('--connections <n>', `connections per large file when the server allows ranges (1-${MAX_CONNECTIONS})`, positiveInteger(MAX_CONNECTIONS), DEFAULT_CONNECTIONS)
+    .option('--retries <n>', 'failed attempts in a row, without progress, before an artifact fails', nonNegativeInteger, DEFAULT_RETRIES)
+    .option('--stall-timeout <seconds>', 'seconds without data before a connection counts as stalled', seconds, 30_000)
+    .option('--lock-timeout <seconds>', 'seconds to wait for another modelhaul installing into the same dir', seconds)
+    .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
+    .option('--token <token>', 'access token sent as "Authorization: Bearer" to --token-origin only (default: $HF_TOKEN)')
+    .option('--token-origin <origin>', 'the only origin the token is sent to', HUGGING_FACE_ORIGIN)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ modelhaul install                                  # the built-in voice-assistant bundle
+  $ modelhaul install --manifest models.json --dir ./models
+  $ modelhaul install -m models.json -d ./models --json | jq -c 'select(.event != "progress")'
+  $ HF_TOKEN=hf_... modelhaul install -m gated.json    # token goes to huggingface.co only
+
+Exit codes: 0 all installed, 1 some failed (the rest are installed), 2 bad usage or manifest,
+130/143 interrupted by SIGINT/SIGTERM (downloads are kept; run the same command to resume).`,
+    )
+    .action(async (options: InstallCommandOptions) => {
+      setExitCode(await runInstall(options, context));
+    });
+}
+
+async function runInstall(options: InstallCommandOptions, context: CliContext): Promise<number> {
+  const json = options.json === true;
+  const errorOutput = { json, stdout: context.out, stderr: context.err, paint: context.paintErr };
+  let target;
+  try {
+    target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true }, context.env);
+  } catch (error) {
+    return reportError(error, errorOutput);
+  }
+  const renderer = chooseRenderer(options, context);
+  const interruption = listenForInterruption((signal) => {
+    renderer.close();
+    context.err(`\nmodelhaul: second ${signal}, stopping now; downloaded bytes are kept.\n`);
+    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+  });
+  try {
+    const result = await installBundle(target.manifest, {
+      dir: target.dir,
+      signal: interruption.signal,
+      concurrency: options.concurrency,
+      connections: options.connections,
+      retries: options.retries,
+      stallTimeoutMs: options.stallTimeout,
+      allowHttp: options.allowHttp === true,
+      credentials: credentialsFrom(options, context.env),
+      ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
+      onEvent: (event) => renderer.event(event),
+    });
+    renderer.close();
+    return result.ok ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    renderer.close();
+    if (interruption.received !== undefined && error instanceof InstallError && error.code === 'ABORTED') {
+      if (!json) context.err(`modelhaul: interrupted by ${interruption.received}; downloaded bytes are kept, run the same command to resume.\n`);
+      return interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+    }
+    return reportError(error, errorOutput);
+  } finally {
+    interruption.dispose();
+  }
+}
+
+function chooseRenderer(options: InstallCommandOptions, context: CliContext): InstallRenderer {
+  if (options.json) return jsonRenderer(context.out);
+  if (context.interactive && !options.quiet) return liveRenderer(context.stdout, context.paint);
+  return lineRenderer(context.out, context.paint, { quiet: options.quiet === true });
+}
+
+function credentialsFrom(options: InstallCommandOptions, env: NodeJS.ProcessEnv): Credentials | undefined {
+  const token = options.token ?? env.HF_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  return { [new URL(options.tokenOrigin).origin]: `Bearer ${token}` };
+}

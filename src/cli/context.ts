@@ -1,0 +1,30 @@
+import { colorEnabled, painter, type Painter } from './render/paint.js';
+
+/** Where a command writes, and how: shared by all commands, replaceable in one place. */
+export interface CliContext {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Colours for stdout. */
+  paint: Painter;
+  /** Colours for stderr. */
+  paintErr: Painter;
+  /** True when stdout is a terminal a live display can redraw. */
+  interactive: boolean;
+}
+
+export function processContext(): CliContext {
+  const { stdout, stderr, env } = process;
+  return {
+    stdout,
+    stderr,
+    env,
+    out: (text) => void stdout.write(text),
+    err: (text) => void stderr.write(text),
+    paint: painter(colorEnabled(stdout, env)),
+    paintErr: painter(colorEnabled(stderr, env)),
+    interactive: stdout.isTTY === true && env.TERM !== 'dumb' && env.CI === undefined,
+  };
+}

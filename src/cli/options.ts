@@ -1,0 +1,35 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+
+/** A commander parser for a positive integer option, with a message that names the problem. */
+export function positiveInteger(max = Number.MAX_SAFE_INTEGER): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > max) {
+      throw new InvalidArgumentError(`expected a whole number from 1 to ${max}`);
+    }
+    return Number(value);
+  };
+}
+
+export function nonNegativeInteger(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number, 0 or more');
+  return Number(value);
+}
+
+/** A number of seconds (fractions allowed) returned in milliseconds. */
+export function seconds(value: string): number {
+  const parsed = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(parsed > 0)) throw new InvalidArgumentError('expected a number of seconds above 0');
+  return Math.round(parsed * 1000);
+}
+
+/** --manifest, --bundle and --dir: what every bundle command works on. */
+export function addTargetOptions(command: Command): Command {
+  return command
+    .option('-m, --manifest <file>', 'manifest JSON file (default: the built-in voice-assistant bundle)')
+    .addOption(new Option('-b, --bundle <name>', 'a built-in bundle (see `modelhaul bundles`)').conflicts('manifest'))
+    .option('-d, --dir <dir>', 'install dir (default: $MODELHAUL_DIR, else <user data folder>/modelhaul/<bundle>)');
+}
+
+export function addJsonOption(command: Command, what: string): Command {
+  return command.option('--json', what);
+}

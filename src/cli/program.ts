@@ -1,0 +1,53 @@
+import { Command, CommanderError } from 'commander';
+import { MODELHAUL_VERSION } from '../version.js';
+import { EXIT } from './exit-codes.js';
+import type { CliContext } from './context.js';
+import { registerInstall } from './commands/install.js';
+import { registerStatus } from './commands/status.js';
+import { registerVerify } from './commands/verify.js';
+
+/**
+ * Runs the CLI with `argv` (without node and script) and resolves to the exit code. It never
+ * calls process.exit itself, except on a second Ctrl+C during an install.
+ */
+export async function runCli(argv: readonly string[], context: CliContext): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const setExitCode = (code: number): void => {
+    exitCode = code;
+  };
+  const program = new Command('modelhaul')
+    .description('Install the model files of a local AI app: resumable, verified, atomic.')
+    .version(MODELHAUL_VERSION, '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'show help')
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: context.out,
+      writeErr: context.err,
+      outputError: (text, write) => write(context.paintErr('red', text)),
+    })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Examples:
+  $ modelhaul install                         # the built-in voice-assistant bundle
+  $ modelhaul install -m models.json -d ./models
+  $ modelhaul status -m models.json -d ./models
+  $ modelhaul help install`,
+  );
+  for (const register of [registerInstall, registerStatus, registerVerify]) {
+    register(program, context, setExitCode);
+  }
+  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    throw error;
+  }
+  return exitCode;
+}
