@@ -21,6 +21,7 @@ interface InstallCommandOptions {
   concurrency: number;
   connections: number;
   retries: number;
+  retryDelay: number;
   stallTimeout: number;
   lockTimeout?: number;
   allowHttp?: boolean;
@@ -38,6 +39,7 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
     .option('--concurrency <n>', 'artifacts downloaded at the same time', positiveInteger(32), DEFAULT_CONCURRENCY)
     .option('--connections <n>', `connections per large file when the server allows ranges (1-${MAX_CONNECTIONS})`, positiveInteger(MAX_CONNECTIONS), DEFAULT_CONNECTIONS)
     .option('--retries <n>', 'failed attempts in a row, without progress, before an artifact fails', nonNegativeInteger, DEFAULT_RETRIES)
+    .option('--retry-delay <seconds>', 'first retry delay; it doubles with each retry, with jitter, up to 30 s', seconds, 500)
     .option('--stall-timeout <seconds>', 'seconds without data before a connection counts as stalled', seconds, 30_000)
     .option('--lock-timeout <seconds>', 'seconds to wait for another modelhaul installing into the same dir', seconds)
     .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
@@ -82,6 +84,7 @@ async function runInstall(options: InstallCommandOptions, context: CliContext): 
       concurrency: options.concurrency,
       connections: options.connections,
       retries: options.retries,
+      retryBaseDelayMs: options.retryDelay,
       stallTimeoutMs: options.stallTimeout,
       allowHttp: options.allowHttp === true,
       credentials: credentialsFrom(options, context.env),
