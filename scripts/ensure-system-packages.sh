@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs the Debian packages modelhaul's tests (and, with --bench, its benchmark) run against,
+# when they are missing: a real nginx for real-server behaviour, strace to observe the order of
+# fsync and rename, and the peers the benchmark measures against. Runs as part of `npm test`, so
+# a fresh machine needs no manual step. Without root or apt-get it says what is missing; the tests
+# that need it are then skipped with a message, never silently passed.
+set -euo pipefail
+
+declare -A binary_of=( [nginx]=/usr/sbin/nginx [strace]=strace [curl]=curl [wget]=wget [aria2]=aria2c [time]=/usr/bin/time )
+packages=(nginx strace)
+if [[ "${1:-}" == "--bench" ]]; then packages+=(curl wget aria2 time); fi
+
+missing=()
+for package in "${packages[@]}"; do
+  command -v "${binary_of[$package]}" >/dev/null 2>&1 || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "modelhaul: missing system packages: ${missing[*]} (install them with your package manager; the tests that need them are skipped)" >&2
+  exit 0
+fi
+
+echo "modelhaul: installing Debian packages: ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# policy-rc.d may refuse to start the distribution's nginx service; modelhaul never uses it.
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
