@@ -273,7 +273,9 @@ export class ArtifactTransfer {
         attempt,
         connections,
       });
-      track(this.stream(opened, attemptController.signal));
+      // Once its own segment is done the lead takes the next unfinished one: a record from a
+      // segmented run can leave several, and with one connection nobody else would fetch them.
+      track(this.stream(opened, attemptController.signal).then(() => this.helperConnection(attemptController.signal)));
       for (let extra = 1; extra < connections; extra++) track(this.helperConnection(attemptController.signal));
       await Promise.all(streams);
       if (firstFailure !== undefined) throw firstFailure;
