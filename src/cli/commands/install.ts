@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { installBundle, DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, MAX_CONNECTIONS } from '../../install.js';
 import type { Credentials } from '../../http/credentials.js';
 import { InstallError } from '../../errors.js';
@@ -27,6 +27,8 @@ interface InstallCommandOptions {
   allowHttp?: boolean;
   token?: string;
   tokenOrigin: string;
+  checkpointBytes?: number;
+  checkpointInterval?: number;
 }
 
 export const HUGGING_FACE_ORIGIN = 'https://huggingface.co';
@@ -45,6 +47,9 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
     .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
     .option('--token <token>', 'access token sent as "Authorization: Bearer" to --token-origin only (default: $HF_TOKEN)')
     .option('--token-origin <origin>', 'the only origin the token is sent to', HUGGING_FACE_ORIGIN)
+    // Advanced tuning, hidden from --help: the crash soak uses them to make checkpoints frequent.
+    .addOption(new Option('--checkpoint-bytes <n>', 'make downloaded bytes durable and record them at least every n bytes').argParser(positiveInteger()).hideHelp())
+    .addOption(new Option('--checkpoint-interval <seconds>', '...and at least this often').argParser(seconds).hideHelp())
     .addHelpText(
       'after',
       `
@@ -89,6 +94,8 @@ async function runInstall(options: InstallCommandOptions, context: CliContext): 
       allowHttp: options.allowHttp === true,
       credentials: credentialsFrom(options, context.env),
       ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
+      ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
+      ...(options.checkpointInterval !== undefined ? { checkpointIntervalMs: options.checkpointInterval } : {}),
       onEvent: (event) => renderer.event(event),
     });
     renderer.close();
