@@ -9,6 +9,7 @@ import { fsError } from './store/fs-error.js';
 import { promoteVerified } from './store/promote.js';
 import { statIdentity, writeInstallRecord } from './store/install-record.js';
 import { ensurePrivateDir } from './download/partial-file.js';
+import { removeInterruptedWrites, removeStagingOf } from './store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from './download/artifact-transfer.js';
 import { Dispatchers } from './http/dispatchers.js';
 import { normalizeCredentials, type Credentials } from './http/credentials.js';
@@ -110,6 +111,8 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   });
   const dispatchers = new Dispatchers({ stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS });
   try {
+    // Under the lock, so no other writer's temp file is taken for a crash's leftover.
+    await removeInterruptedWrites(layout);
     const plan = await planInstall(layout, validated.artifacts);
     emit({
       event: 'plan',
@@ -129,6 +132,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
     for (const [index, artifact] of validated.artifacts.entries()) {
       const planned = plan[index]!;
       if (planned.action === 'skip') {
+        await removeStagingOf(layout, artifact.id);
         emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'installed' });
         results.set(artifact.id, result(artifact, 'already-present', 0, 0));
       } else {
@@ -312,6 +316,7 @@ async function adoptExisting(
     ino: after.ino.toString(),
     verifiedAt: new Date().toISOString(),
   });
+  await removeStagingOf(layout, artifact.id);
   emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'verified-existing' });
   return true;
 }
