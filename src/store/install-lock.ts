@@ -482,7 +482,11 @@ function lockedError(lockPath: string, holder: LockHolder | undefined, waitedMs:
       ? `The install dir is locked: the lock file ${lockPath} is being written or is damaged (waited ${waited}).`
       : `The install dir is locked by modelhaul process ${holder.pid} on host ${holder.hostname}, ` +
         `running since ${holder.startedAt} (waited ${waited}). Lock file: ${lockPath}`;
+  // The hint is often all a person reads (the CLI prints it on a line of its own), so it names
+  // the file to delete rather than pointing back at the message.
+  const where = holder === undefined ? 'there' : `on ${holder.hostname}`;
   return new InstallError('LOCKED', message, {
+    hint: `Wait for the other install to finish; if no modelhaul process is running ${where}, delete ${lockPath} and run the same command again.`,
     details: { lockPath, pid: holder?.pid, hostname: holder?.hostname },
   });
 }
