@@ -55,7 +55,7 @@ export class InstallError extends Error {
     this.hint = options.hint ?? ERROR_CODES[code].hint;
     this.retryable = options.retryable ?? ERROR_CODES[code].retryable;
     this.artifactId = options.artifactId;
-    this.details = options.details ?? {};
+    this.details = definedOnly(options.details ?? {});
   }
 
   /** A copy of this error attributed to one artifact (errors from shared code start without one). */
@@ -86,6 +86,14 @@ export class InstallError extends Error {
     if (cause) json.cause = cause;
     return json;
   }
+}
+
+/**
+ * Drops details whose value is undefined (`errno: code` when there is no errno): JSON drops them
+ * anyway, so keeping them would make an error differ from its own copy after IPC.
+ */
+function definedOnly(details: ErrorDetails): ErrorDetails {
+  return Object.fromEntries(Object.entries(details).filter(([, value]) => value !== undefined));
 }
 
 function describeCause(cause: unknown): SerializedInstallError['cause'] | undefined {
