@@ -2,6 +2,12 @@ import type { FileHandle } from 'node:fs/promises';
 
 /** Bytes gathered before one write: big enough to keep syscalls rare, small enough to stay in cache. */
 export const WRITE_BATCH_BYTES = 1024 * 1024;
+/**
+ * ...or for at most this long. Progress is reported per completed write, so on a slow link (a
+ * megabyte takes ten seconds at 100 kB/s) a size-only batch would freeze the progress display and
+ * keep bytes out of the file, and out of reach of the next checkpoint, for that long.
+ */
+export const WRITE_BATCH_MS = 100;
 
 /**
  * Gathers a stream's chunks and writes them at explicit positions (never append mode: Linux
@@ -12,6 +18,7 @@ export class PositionalWriter {
   private chunks: Buffer[] = [];
   private gathered = 0;
   private gatheredAt = 0;
+  private gatheringSince = 0;
   private inFlight: Promise<void> | undefined;
 
   constructor(
@@ -24,10 +31,13 @@ export class PositionalWriter {
 
   /** Queues `chunk` for `position`, which must follow the previously queued bytes. */
   async push(position: number, chunk: Buffer): Promise<void> {
-    if (this.gathered === 0) this.gatheredAt = position;
+    if (this.gathered === 0) {
+      this.gatheredAt = position;
+      this.gatheringSince = performance.now();
+    }
     this.chunks.push(chunk);
     this.gathered += chunk.length;
-    if (this.gathered >= WRITE_BATCH_BYTES) await this.startWrite();
+    if (this.gathered >= WRITE_BATCH_BYTES || performance.now() - this.gatheringSince >= WRITE_BATCH_MS) await this.startWrite();
   }
 
   /** Writes everything queued and waits for it. */
