@@ -1,0 +1,164 @@
+// `npm run bench`: modelhaul against curl, wget and aria2c on a loopback nginx, side by side in one
+// run, with the issue's goals next to the measured figures in BENCHMARKS.md. See bench/options.ts
+// for the command line (`--smoke` is what CI runs to keep this script working).
+import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
+import { ensureBuiltCli } from './build.js';
+import { Origins, type BenchContext } from './harness.js';
+import { describeMachine, loadNow, machineTable } from './machine.js';
+import { parseBenchOptions, USAGE, type BenchOptions, type ScenarioName } from './options.js';
+import { ensureTools } from './packages.js';
+import { PageCache } from './page-cache.js';
+import { renderGoals, renderSection, renderTable, writeReport, type Goal, type ScenarioReport } from './report.js';
+import { cappedOrigin } from './scenarios/capped.js';
+import { memory } from './scenarios/memory.js';
+import { resume } from './scenarios/resume.js';
+import { singleStream } from './scenarios/single-stream.js';
+import { status } from './scenarios/status.js';
+import { seconds } from './stats.js';
+import { createWorkspace, generateFixture, type Fixture } from './workspace.js';
+
+const SCENARIO_RUNNERS: Record<ScenarioName, (context: BenchContext) => Promise<ScenarioReport>> = {
+  single: singleStream,
+  capped: cappedOrigin,
+  resume,
+  memory,
+  status,
+};
+
+const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+function log(line: string): void {
+  console.error(line);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let options: BenchOptions | 'help';
+  try {
+    options = parseBenchOptions(argv);
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const started = performance.now();
+  const date = new Date();
+  const tools = await ensureTools(log);
+  if (!tools.nginx.ok) {
+    log(`bench: cannot run without an origin: ${tools.nginx.reason}`);
+    return 1;
+  }
+  if (!tools.time.ok) log('bench: without GNU time only wall times are measured (no CPU time, no peak RSS)');
+  const cli = await ensureBuiltCli(REPO_ROOT, log);
+  const workspace = await createWorkspace(REPO_ROOT, bytesNeeded(options));
+  log(`bench: working in ${workspace.note}`);
+  const origins = new Origins(workspace.originDir, options.cappedRateBytesPerSecond);
+  const context = makeContext(options, tools, cli, workspace, origins);
+  try {
+    const loadBefore = await loadNow();
+    const reports: ScenarioReport[] = [];
+    for (const name of options.scenarios) reports.push(await runScenario(context, name));
+    const loadAfter = await loadNow();
+    const facts = await describeMachine(workspace.root, REPO_ROOT, tools);
+    const header = runHeader(options, context, argv, date, performance.now() - started, loadBefore, loadAfter, workspace.note);
+    const goals = reports.flatMap((r) => r.goals);
+    const markdown = [header, '#### Goals', goalSummary(goals), renderGoals(goals), '#### Machine', renderTable(machineTable(facts)), ...reports.map((r) => renderSection(r.section))].join('\n\n');
+    await writeReport(options.out, '# Benchmarks', markdown);
+    console.log(markdown);
+    log(`bench: results written to ${relative(process.cwd(), options.out) || options.out}`);
+    if (context.failures.length > 0) {
+      log(`bench: ${context.failures.length} run(s) failed:\n  ${context.failures.join('\n  ')}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await origins.stopAll();
+    await workspace.remove();
+  }
+}
+
+function makeContext(
+  options: BenchOptions,
+  tools: BenchContext['tools'],
+  cli: BenchContext['cli'],
+  workspace: BenchContext['workspace'],
+  origins: Origins,
+): BenchContext {
+  const fixtures = new Map<string, Promise<Fixture>>();
+  return {
+    options,
+    tools,
+    cli,
+    workspace,
+    pageCache: new PageCache(options.cache),
+    log,
+    fixture(size, seed) {
+      const key = `${seed}-${size}`;
+      let fixture = fixtures.get(key);
+      if (fixture === undefined) {
+        log(`bench: generating ${key}.bin`);
+        fixture = generateFixture(workspace.originDir, size, seed);
+        fixtures.set(key, fixture);
+      }
+      return fixture;
+    },
+    origin: (kind) => origins.get(kind),
+    timeBinary: tools.time.ok ? tools.time.path : undefined,
+    failures: [],
+  };
+}
+
+/** A scenario that throws is reported as failed; the others still run. */
+async function runScenario(context: BenchContext, name: ScenarioName): Promise<ScenarioReport> {
+  log(`bench: scenario ${name}`);
+  try {
+    return await SCENARIO_RUNNERS[name](context);
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    context.failures.push(`${name}: ${message}`);
+    log(`bench: scenario ${name} FAILED: ${message}`);
+    return { section: { title: `${name}: FAILED`, intro: ['```', message, '```'], tables: [], notes: [] }, goals: [] };
+  }
+}
+
+/** Says plainly which goals are missed, above the table that has the figures. */
+function goalSummary(goals: readonly Goal[]): string {
+  const missed = goals.filter((g) => g.met === false);
+  const unmeasured = goals.filter((g) => g.met === undefined);
+  const parts = [`${goals.length - missed.length - unmeasured.length} of ${goals.length} goals met.`];
+  if (missed.length > 0) parts.push(`**Not met (${missed.length})**: ${missed.map((g) => g.goal).join('; ')}.`);
+  if (unmeasured.length > 0) parts.push(`Not measured: ${unmeasured.map((g) => g.goal).join('; ')}.`);
+  return parts.join(' ');
+}
+
+/** Room for every test file plus the largest download at a time, with some slack. */
+function bytesNeeded(options: BenchOptions): number {
+  const origin = options.sizeBytes + options.largeSizeBytes + options.cappedSizeBytes + 3 * 64 * 1024 * 1024;
+  return origin + Math.max(options.sizeBytes, options.largeSizeBytes) + 512 * 1024 * 1024;
+}
+
+function runHeader(
+  options: BenchOptions,
+  context: BenchContext,
+  argv: string[],
+  date: Date,
+  elapsedMs: number,
+  loadBefore: string,
+  loadAfter: string,
+  workspaceNote: string,
+): string {
+  const command = ['node --import tsx bench/run.ts', ...argv].join(' ');
+  const lines = [
+    `## Latest run: ${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
+    ...(options.smoke ? ['**Smoke run: tiny sizes and one repetition, to check that the script works. The figures mean nothing.**'] : []),
+    `\`${command}\`, ${seconds(elapsedMs)} in all. Each contestant ran ${options.reps} time(s), alternating with the others (A B C A B C ...); tables show medians.`,
+    `Before every run: the previous download deleted, ${context.pageCache.describe()}, then the origin's file read back into the cache. Files in ${workspaceNote}.`,
+    `Load average at the start: ${loadBefore}; at the end: ${loadAfter}. The machine has 2 cores; other work running at the same time shows up as spread between the min and max of a row.`,
+  ];
+  return lines.join('\n\n');
+}
+
+process.exitCode = await main(process.argv.slice(2));
