@@ -18,7 +18,7 @@ export class PageCache {
 
   constructor(mode: CacheMode) {
     this.mode = mode;
-    this.notDroppedBecause = mode === 'drop' ? undefined : mode === 'flush' ? 'disabled by --no-drop-caches' : 'disabled for --smoke (no sync either)';
+    this.notDroppedBecause = mode === 'drop' ? undefined : mode === 'flush' ? 'disabled by --no-drop-caches' : 'disabled for --smoke';
   }
 
   /** What happens before each run, for the report. */

@@ -3,6 +3,7 @@
 // second run takes against a fresh install. Both a Ctrl-C (SIGINT: modelhaul stops cleanly and
 // checkpoints) and a crash (SIGKILL: only the last checkpoint survives) are measured.
 import { join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { parseAccessLogLine, type Nginx } from '../../test/helpers/nginx.js';
 import { modelhaul, modelhaulInstallArgs, type Download } from '../contestants.js';
 import { expectSize, failureText, measureOnce, withRunDir, type BenchContext } from '../harness.js';
@@ -11,6 +12,8 @@ import type { Goal, ScenarioReport } from '../report.js';
 import { median, percent, ratio, seconds, size, times } from '../stats.js';
 
 const INTERRUPT_AT = 0.5;
+const LOG_WAIT_MS = 5000;
+const LOG_SETTLE_MS = 200;
 const SIGNALS = ['SIGINT', 'SIGKILL'] as const;
 type Interruption = (typeof SIGNALS)[number];
 
@@ -75,11 +78,28 @@ async function interruptAndResume(context: BenchContext, origin: Nginx, download
     await context.pageCache.settle([download.fixture.path]);
     const { measurement, done } = await runToTheEnd(context, args);
     await expectSize(join(dir, 'install', 'model.bin'), size);
-    const lines = await origin.waitForAccessLog(logBefore + 2);
-    const sent = lines.slice(logBefore).reduce((sum, line) => sum + parseAccessLogLine(line).bodyBytesSent, 0);
+    const sent = await bytesSentSince(origin, logBefore, size);
     const resumedFrom = typeof done?.bytesReused === 'number' ? done.bytesReused : 0;
     return { interruptedAt, resumedFrom, fetchedTwice: sent - size, resumed: measurement };
   });
+}
+
+/**
+ * What nginx sent in the requests logged after line `from`, once that covers the whole file (it
+ * must: the file was installed from these requests), plus a moment for a straggling line. The
+ * request count is not known in advance: a run stopped just after its last byte leaves the
+ * second run nothing to fetch.
+ */
+async function bytesSentSince(origin: Nginx, from: number, fileSize: number): Promise<number> {
+  const sentNow = async (): Promise<number> =>
+    (await origin.accessLog()).slice(from).reduce((sum, line) => sum + parseAccessLogLine(line).bodyBytesSent, 0);
+  const deadline = performance.now() + LOG_WAIT_MS;
+  while ((await sentNow()) < fileSize) {
+    if (performance.now() > deadline) throw new Error(`nginx logged ${await sentNow()} bytes sent for a ${fileSize}-byte file within ${LOG_WAIT_MS} ms`);
+    await delay(20);
+  }
+  await delay(LOG_SETTLE_MS);
+  return sentNow();
 }
 
 /** Runs the install and sends `signal` at the first progress event at or past `threshold` bytes. */
