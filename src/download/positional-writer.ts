@@ -68,6 +68,10 @@ export class PositionalWriter {
         throw this.describeError(error);
       },
     );
+    // A failed write is reported by the next push() or flush(), which await this promise; until
+    // then nothing awaits it, and an unhandled rejection would end the whole process (a full disk
+    // crashed the CLI with a stack trace, and would crash an app embedding the library).
+    this.inFlight.catch(() => undefined);
   }
 }
 

@@ -1,0 +1,175 @@
+// A full disk, for real: each test mounts a 64 MiB tmpfs and installs onto it (RESUME-SEMANTICS
+// rule 27). Not enough room up front is refused before the first request, with the bytes needed;
+// a disk that another writer fills mid-download ends the run with DISK_FULL, leaves a partial and
+// a resume record that agree, and once space is freed the next run resumes from the recorded
+// bytes instead of starting over. Mounting needs root (CI runs as root); elsewhere the tests are
+// skipped with a message.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { runCli, spawnCli, waitForEvent, waitForExit, writeManifest, type CliEvent, type ManifestArtifact } from './helpers/cli.js';
+import { makeContent, sha256Hex } from './helpers/content.js';
+import { inspectInstallDir } from './helpers/disk-state.js';
+import { startOrigin, type Origin } from './helpers/origin.js';
+import { makeTempDir, removeTempDir } from './helpers/tmp.js';
+
+const MiB = 1024 * 1024;
+const DISK_MIB = 64;
+
+/**
+ * A fresh tmpfs of `DISK_MIB` in a temp dir, unmounted and removed when the test ends; undefined
+ * (and the test skipped) where mounting is not permitted.
+ */
+async function smallDisk(t: TestContext): Promise<{ work: string; disk: string } | undefined> {
+  const work = await makeTempDir('disk-full');
+  const disk = join(work, 'disk');
+  await mkdir(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK_MIB}m`, 'tmpfs', disk], { encoding: 'utf8' });
+  if (mounted.error !== undefined || mounted.status !== 0) {
+    await removeTempDir(work);
+    t.skip(`cannot mount a tmpfs here (needs root): ${mounted.error?.message ?? mounted.stderr.trim()}`);
+    return undefined;
+  }
+  t.after(async () => {
+    // A child still running after a failed assertion could keep the mount busy; fall back to lazy.
+    if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
+    await removeTempDir(work);
+  });
+  return { work, disk };
+}
+
+function servedArtifact(origin: Origin, id: string, body: Buffer): ManifestArtifact {
+  origin.serve(`/${id}.bin`, body);
+  return { id, kind: 'other', label: id, url: origin.url(`/${id}.bin`), size: body.length, sha256: sha256Hex(body), path: `models/${id}.bin` };
+}
+
+function failures(events: readonly CliEvent[]): Array<{ id: string; code: string; hint: string; error: { details: Record<string, unknown>; message: string } }> {
+  return events.filter((e) => e.event === 'failed') as never;
+}
+
+/** Bytes a resume record claims; 0 while there is none (or it is being replaced). */
+async function claimedBytes(recordPath: string): Promise<number> {
+  try {
+    const record = JSON.parse(await readFile(recordPath, 'utf8')) as { segments: Array<{ done: number }> };
+    return record.segments.reduce((sum, segment) => sum + segment.done, 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Writes zeros into `file` until the file system refuses with ENOSPC; returns the bytes written. */
+async function fillDisk(file: string): Promise<number> {
+  const handle = await open(file, 'w');
+  let written = 0;
+  try {
+    for (const size of [MiB, 4096]) {
+      const block = Buffer.alloc(size);
+      for (;;) {
+        try {
+          written += (await handle.write(block)).bytesWritten;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === 'ENOSPC') break;
+          throw error;
+        }
+      }
+    }
+  } finally {
+    await handle.close();
+  }
+  return written;
+}
+
+test('a bundle larger than the free space fails with DISK_FULL and the bytes needed, before any request', async (t) => {
+  const mounted = await smallDisk(t);
+  if (mounted === undefined) return;
+  const origin = await startOrigin();
+  t.after(() => origin.close());
+  const body = makeContent(40 * MiB, 71);
+  const artifacts = [servedArtifact(origin, 'a', body), servedArtifact(origin, 'b', body)];
+  const manifest = await writeManifest(mounted.work, artifacts);
+  const dir = join(mounted.disk, 'models');
+
+  const result = await runCli(['install', '--manifest', manifest, '--dir', dir, '--json']);
+  assert.equal(result.code, 1, result.stderr);
+  assert.equal(origin.requests.length, 0, 'nothing was requested from the origin');
+  const failed = failures(result.events);
+  assert.deepEqual(failed.map((f) => [f.id, f.code]), [['a', 'DISK_FULL'], ['b', 'DISK_FULL']]);
+  for (const failure of failed) {
+    const details = failure.error.details;
+    assert.equal(details.bytesNeeded, 80 * MiB);
+    const available = details.bytesAvailable;
+    assert.ok(typeof available === 'number' && available < 80 * MiB && available > 0);
+    assert.equal(details.bytesToFree, 80 * MiB - available);
+    assert.match(failure.error.message, new RegExp(`${80 * MiB} bytes needed`));
+    assert.match(failure.hint, /[Ff]ree/);
+  }
+  assert.deepEqual(await readdir(join(dir, '.modelhaul', 'staging')), [], 'no partial file was created');
+});
+
+test('a disk filled by another writer mid-download gives DISK_FULL, keeps partial and record consistent, and the next run resumes', async (t) => {
+  const mounted = await smallDisk(t);
+  if (mounted === undefined) return;
+  const origin = await startOrigin({ throttleBytesPerSecond: 8 * MiB });
+  t.after(() => origin.close());
+  // Fits at the start (40 of 64 MiB), so the pre-flight check lets it through; the filler then
+  // takes the rest of the space.
+  const size = 40 * MiB + 12_345;
+  const body = makeContent(size, 72);
+  const artifact = servedArtifact(origin, 'a', body);
+  const manifest = await writeManifest(mounted.work, [artifact]);
+  const dir = join(mounted.disk, 'models');
+  const filler = join(mounted.disk, 'filler');
+  // One stream, so that "resumes" has one meaning: a single `Range: bytes=<recorded>-`.
+  const args = ['install', '--manifest', manifest, '--dir', dir, '--json', '--retry-delay', '0.05', '--connections', '1', '--checkpoint-interval', '0.1'];
+  const expected = [{ id: 'a', path: artifact.path, body }];
+
+  const child = spawnCli(args);
+  await waitForEvent(child, (e) => e.event === 'progress');
+  // Wait for a checkpoint that claims a few MiB, so that there is something to resume from.
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    if ((await claimedBytes(join(dir, '.modelhaul', 'staging', 'a.resume.json'))) >= 4 * MiB) break;
+    if (child.exitCode !== null || performance.now() > deadline) {
+      child.kill('SIGKILL');
+      const early = await waitForExit(child);
+      assert.fail(`no checkpoint of 4 MiB before the CLI exited (${early.code}) or 20 s passed; stderr: ${early.stderr}`);
+    }
+    await delay(20);
+  }
+  const filled = await fillDisk(filler);
+  assert.ok(filled > 0);
+  const first = await waitForExit(child, 60_000);
+  assert.equal(first.code, 1, first.stderr);
+  const failed = failures(first.events);
+  assert.deepEqual(failed.map((f) => [f.id, f.code]), [['a', 'DISK_FULL']]);
+  assert.match(failed[0]!.hint, /[Ff]ree/);
+
+  // The partial and its record agree: the record claims only bytes the partial holds, and right ones.
+  const afterFailure = await inspectInstallDir(dir, expected);
+  assert.deepEqual(afterFailure.violations, []);
+  assert.deepEqual(afterFailure.tempFiles, [], 'a record write cut off by ENOSPC leaves no temp file');
+  const state = afterFailure.artifacts[0]!;
+  assert.equal(state.final, 'absent');
+  assert.ok(typeof state.resume === 'object', 'the resume record survives');
+  const claimed = state.resume.claimed;
+  assert.ok(claimed >= 4 * MiB && claimed < size, `the record claims ${claimed} bytes`);
+
+  // Space freed: the next run resumes from the recorded bytes and fetches only the rest.
+  await rm(filler);
+  const sentBefore = origin.bytesSent();
+  const requestsBefore = origin.requests.length;
+  const second = await runCli(args, { timeoutMs: 60_000 });
+  assert.equal(second.code, 0, second.stderr);
+  const start = second.events.find((e) => e.event === 'start');
+  assert.equal(start?.offset, claimed, 'the download continues at the recorded offset');
+  const requests = origin.requests.slice(requestsBefore);
+  assert.equal(requests[0]?.range, `bytes=${claimed}-`);
+  assert.equal(origin.bytesSent() - sentBefore, size - claimed, 'only the missing bytes are sent again');
+  const done = await inspectInstallDir(dir, expected);
+  assert.deepEqual(done.violations, []);
+  assert.equal(done.artifacts[0]?.final, 'correct');
+  assert.equal(done.artifacts[0]?.installRecord, 'valid');
+});
