@@ -477,7 +477,22 @@ test('content-length-lie promises more than it sends and closes cleanly', async 
   assert.equal(reply.complete, false);
 });
 
-test('close() is quick with stalled, silent and trickling connections open', async (t) => {
+test('hold sends the head, then the body only once its promise resolves', async (t) => {
+  const server = await origin(t);
+  let release = (): void => undefined;
+  server.script('/file', { kind: 'hold', until: new Promise<void>((resolve) => (release = resolve)) });
+  const response = await open(server.url('/file'), { Range: 'bytes=10-' });
+  assert.equal(response.statusCode, 206);
+  const reply = collect(response);
+  await delay(100);
+  assert.equal(server.requests[0]?.bytesSent, 0, 'nothing of the body before the gate opens');
+  release();
+  const { body, complete } = await reply;
+  assert.deepEqual(body, CONTENT.subarray(10));
+  assert.equal(complete, true);
+});
+
+test('close() is quick with stalled, silent and trickling connections open', async () => {
   const server = await startOrigin({ throttleBytesPerSecond: 1 });
   server.serve('/file', CONTENT);
   server.script(

@@ -72,7 +72,13 @@ export type Misbehaviour =
   /** Reads the request and never writes a byte; the connection stays open. */
   | { kind: 'no-answer' }
   /** The normal response whose Content-Length claims `extraBytes` more than is sent, then a clean close. */
-  | { kind: 'content-length-lie'; extraBytes: number };
+  | { kind: 'content-length-lie'; extraBytes: number }
+  /**
+   * The normal response's headers, then not a byte of the body until `until` resolves, then the
+   * normal body: holds a client mid-download (and so holding its install lock) for exactly as long
+   * as a test needs, with no timing guesswork.
+   */
+  | { kind: 'hold'; until: Promise<void> };
 
 export interface RecordedRequest {
   method: string;
@@ -335,6 +341,8 @@ async function respond(exchange: Exchange, fault: Misbehaviour | undefined): Pro
       return;
     case 'content-length-lie':
       return deliverWithLyingLength(exchange, normalResponse(exchange), fault.extraBytes);
+    case 'hold':
+      return deliverWhen(exchange, normalResponse(exchange), fault.until);
   }
 }
 
@@ -554,6 +562,16 @@ async function deliverPrefixThen(
   await writeBody(exchange, body.subarray(0, prefixBytes));
   // writeBody resolves once the bytes are in the kernel, so destroying now does not lose them.
   if (then === 'destroy') exchange.res.destroy();
+}
+
+// A client that goes away during the hold ends it too, so a test that never opens the gate
+// leaves no response pending forever.
+async function deliverWhen(exchange: Exchange, plan: ResponsePlan, until: Promise<void>): Promise<void> {
+  const body = sendHead(exchange, plan);
+  const gone = new Promise<void>((resolve) => exchange.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([until, gone]);
+  await writeBody(exchange, body);
+  exchange.res.end();
 }
 
 // `Connection: close` makes Node end the socket after the short body, so the client sees a clean
