@@ -1,0 +1,304 @@
+// What modelhaul leaves on disk, and what it makes of what it finds there, through the CLI: resume
+// records that are damaged or belong to another file, partial files without a record, files at
+// the final path that it did not verify, and `status` / `verify` answering from that state.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, open, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { runCli, writeManifest, type CliEvent, type CliResult, type ManifestArtifact } from './helpers/cli.js';
+import { makeContent, sha256Hex } from './helpers/content.js';
+import { artifactFor, dirPaths, exists, installArgs } from './helpers/install-dir.js';
+import { startOrigin, type Origin } from './helpers/origin.js';
+import { useTempDir } from './helpers/tmp.js';
+
+const SIZE = 3 * 1024 * 1024;
+
+interface Setup {
+  origin: Origin;
+  work: string;
+  dir: string;
+  body: Buffer;
+  artifact: ManifestArtifact;
+  manifest: string;
+  finalPath: string;
+}
+
+async function setup(t: TestContext, prefix: string, seed: number): Promise<Setup> {
+  const origin = await startOrigin();
+  t.after(() => origin.close());
+  const work = await useTempDir(t, prefix);
+  const dir = join(work, 'models');
+  const body = makeContent(SIZE, seed);
+  const artifact = artifactFor(origin, 'model', body);
+  const manifest = await writeManifest(work, [artifact]);
+  return { origin, work, dir, body, artifact, manifest, finalPath: join(dir, 'models', 'model.bin') };
+}
+
+function named(result: CliResult, name: string): CliEvent[] {
+  return result.events.filter((event) => event.event === name);
+}
+
+function describeRun(result: CliResult): string {
+  return result.stderr + JSON.stringify(result.events.filter((event) => event.event !== 'progress'));
+}
+
+/** Plants a staged download as an earlier run would have left it. */
+async function plantPartial(dir: string, id: string, bytes: Buffer, record: string | object | undefined): Promise<void> {
+  const paths = dirPaths(dir);
+  await mkdir(paths.stagingDir, { recursive: true });
+  await writeFile(paths.partial(id), bytes);
+  if (record !== undefined) {
+    await writeFile(paths.resumeRecord(id), typeof record === 'string' ? record : JSON.stringify(record));
+  }
+}
+
+function resumeRecord(artifact: ManifestArtifact, body: Buffer, done: number, overrides: object = {}): object {
+  return {
+    format: 'modelhaul-resume',
+    version: 1,
+    id: artifact.id,
+    url: artifact.url,
+    size: artifact.size,
+    sha256: artifact.sha256,
+    etag: `"${sha256Hex(body).slice(0, 16)}"`,
+    segments: [{ start: 0, end: artifact.size, done }],
+    updatedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+async function statusOf(s: Setup): Promise<Record<string, unknown>> {
+  const result = await runCli(['status', '--manifest', s.manifest, '--dir', s.dir, '--json']);
+  assert.equal(result.code, 0, result.stderr);
+  const status = result.events[0] as { artifacts: Array<Record<string, unknown>> } | undefined;
+  assert.ok(status, result.stdout);
+  return status.artifacts[0]!;
+}
+
+/** Flips one byte in place, as a failing disk or a careless tool would. */
+async function flipByte(file: string, position: number): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    const byte = Buffer.alloc(1);
+    await handle.read(byte, 0, 1, position);
+    byte[0] = byte[0]! ^ 0xff;
+    await handle.write(byte, 0, 1, position);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Asserts a fresh download from zero: one plain GET, no Range, and the right file in place. */
+async function assertFreshInstall(s: Setup, result: CliResult, requestsBefore: number): Promise<void> {
+  assert.equal(result.code, 0, describeRun(result));
+  const requests = s.origin.requests.slice(requestsBefore);
+  assert.deepEqual(
+    requests.map((r) => r.range),
+    [undefined],
+    'the discarded bytes are fetched again from zero with a plain GET',
+  );
+  assert.equal(named(result, 'start')[0]?.offset, 0);
+  assert.ok((await readFile(s.finalPath)).equals(s.body));
+  assert.equal(await exists(dirPaths(s.dir).partial('model')), false);
+  assert.equal(await exists(dirPaths(s.dir).resumeRecord('model')), false);
+}
+
+const corruptRecords: Array<[string, (s: Setup) => string | object]> = [
+  ['garbage that is not JSON', () => '{"format":"modelhaul-resume", "segm\u0000\u0000'],
+  ['valid JSON with an unknown version', (s) => resumeRecord(s.artifact, s.body, SIZE / 2, { version: 99 })],
+  ['JSON that is not a record at all', () => '[1, 2, 3]'],
+  [
+    'segments that do not partition the file',
+    (s) => resumeRecord(s.artifact, s.body, 1024, { segments: [{ start: 0, end: 1024, done: 1024 }] }),
+  ],
+];
+
+for (const [what, makeRecord] of corruptRecords) {
+  test(`a resume record holding ${what} is discarded with a restart event, and the install completes`, async (t) => {
+    const s = await setup(t, 'corrupt-record', 21);
+    await plantPartial(s.dir, 'model', s.body.subarray(0, SIZE / 2), makeRecord(s));
+    const result = await runCli(installArgs(s.manifest, s.dir));
+    const restarts = named(result, 'restart');
+    assert.equal(restarts.length, 1, describeRun(result));
+    assert.match(String(restarts[0]?.reason), /resume record/);
+    assert.equal(restarts[0]?.discardedBytes, SIZE / 2);
+    await assertFreshInstall(s, result, 0);
+  });
+}
+
+test('a resume record claiming more bytes than the partial file has is discarded', async (t) => {
+  const s = await setup(t, 'record-ahead', 22);
+  await plantPartial(s.dir, 'model', s.body.subarray(0, 1024 * 1024), resumeRecord(s.artifact, s.body, 2 * 1024 * 1024));
+  const result = await runCli(installArgs(s.manifest, s.dir));
+  const restarts = named(result, 'restart');
+  assert.equal(restarts.length, 1, describeRun(result));
+  await assertFreshInstall(s, result, 0);
+});
+
+test('a partial file without a resume record is discarded, never resumed', async (t) => {
+  const s = await setup(t, 'partial-no-record', 23);
+  // Bytes of another file: resuming onto them would make a checksum failure at best.
+  await plantPartial(s.dir, 'model', makeContent(SIZE / 2, 99), undefined);
+  const result = await runCli(installArgs(s.manifest, s.dir));
+  await assertFreshInstall(s, result, 0);
+});
+
+for (const field of ['sha256', 'url', 'size'] as const) {
+  test(`a resume record made for a different ${field} is discarded`, async (t) => {
+    const s = await setup(t, `record-other-${field}`, 24);
+    const other = field === 'sha256' ? { sha256: sha256Hex(Buffer.from('another file')) } : field === 'url' ? { url: s.origin.url('/old.bin') } : { size: SIZE + 1, segments: [{ start: 0, end: SIZE + 1, done: SIZE / 2 }] };
+    await plantPartial(s.dir, 'model', s.body.subarray(0, SIZE / 2), resumeRecord(s.artifact, s.body, SIZE / 2, other));
+    const result = await runCli(installArgs(s.manifest, s.dir));
+    assert.equal(named(result, 'restart').length, 1, describeRun(result));
+    await assertFreshInstall(s, result, 0);
+  });
+}
+
+test('a partial file longer than its record is cut back to the recorded bytes and resumed from there', async (t) => {
+  const s = await setup(t, 'partial-longer', 25);
+  const done = 1024 * 1024;
+  // The tail past `done` was never made durable; garbage there must not end up in the file.
+  const partial = Buffer.concat([s.body.subarray(0, done), makeContent(512 * 1024, 98)]);
+  await plantPartial(s.dir, 'model', partial, resumeRecord(s.artifact, s.body, done));
+  const result = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(result.code, 0, describeRun(result));
+  assert.deepEqual(s.origin.requests.map((r) => [r.range, r.status]), [[`bytes=${done}-`, 206]]);
+  assert.equal(named(result, 'start')[0]?.offset, done);
+  assert.equal(named(result, 'installed')[0]?.resumedFrom, done);
+  assert.ok((await readFile(s.finalPath)).equals(s.body));
+});
+
+test('status reports a partial download with its bytes, in JSON and for a person', async (t) => {
+  const s = await setup(t, 'status-partial', 26);
+  const done = 1024 * 1024 + 17;
+  await plantPartial(s.dir, 'model', s.body.subarray(0, done), resumeRecord(s.artifact, s.body, done));
+  const status = await statusOf(s);
+  assert.equal(status.state, 'partial');
+  assert.equal(status.bytesOnDisk, done);
+  const text = await runCli(['status', '--manifest', s.manifest, '--dir', s.dir]);
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /partial/);
+  assert.match(text.stdout, / of /, 'a person sees how much of the file is there');
+  assert.equal(s.origin.requests.length, 0, 'status never goes to the network');
+});
+
+test('installed: no requests on the next run, status from metadata, a touched file is re-hashed and adopted', async (t) => {
+  const s = await setup(t, 'installed', 27);
+  const first = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(first.code, 0, describeRun(first));
+  const requestsAfterInstall = s.origin.requests.length;
+
+  const second = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(second.code, 0, describeRun(second));
+  assert.equal(s.origin.requests.length, requestsAfterInstall, 'an installed artifact costs no request');
+  assert.deepEqual(named(second, 'skipped').map((e) => e.reason), ['installed']);
+  assert.equal(named(second, 'start').length, 0);
+  assert.equal((await statusOf(s)).state, 'installed');
+
+  // A changed mtime means the file may have been written to: it is not trusted without a re-hash.
+  const later = new Date(Date.now() + 60_000);
+  await utimes(s.finalPath, later, later);
+  const changed = await statusOf(s);
+  assert.equal(changed.state, 'changed');
+  assert.match(String(changed.reason), /modified/);
+
+  const third = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(third.code, 0, describeRun(third));
+  assert.equal(s.origin.requests.length, requestsAfterInstall, 'the right file is adopted, not downloaded again');
+  assert.deepEqual(named(third, 'skipped').map((e) => e.reason), ['verified-existing']);
+  assert.equal(named(third, 'verifying').length, 1);
+  assert.equal((await statusOf(s)).state, 'installed');
+  assert.ok((await readFile(s.finalPath)).equals(s.body));
+});
+
+test('status answers from metadata alone: it does not read the file, verify does', async (t) => {
+  const s = await setup(t, 'status-metadata', 28);
+  const first = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(first.code, 0, describeRun(first));
+  const before = await stat(s.finalPath, { bigint: true });
+  await flipByte(s.finalPath, 12345);
+  // Put the nanosecond mtime back (utimensat via touch), so that only the content differs.
+  const seconds = before.mtimeNs / 1_000_000_000n;
+  const nanos = (before.mtimeNs % 1_000_000_000n).toString().padStart(9, '0');
+  execFileSync('touch', ['-m', '-d', `@${seconds}.${nanos}`, s.finalPath]);
+  assert.equal((await stat(s.finalPath, { bigint: true })).mtimeNs, before.mtimeNs);
+
+  assert.equal((await statusOf(s)).state, 'installed', 'status must not hash: same size, mtime and inode read as installed');
+  const verify = await runCli(['verify', '--manifest', s.manifest, '--dir', s.dir]);
+  assert.equal(verify.code, 1, verify.stdout + verify.stderr);
+  assert.match(verify.stdout, /\(model\): does NOT match/);
+});
+
+test('verify exits 0 when every file matches and 1 naming a corrupted or missing file', async (t) => {
+  const origin = await startOrigin();
+  t.after(() => origin.close());
+  const work = await useTempDir(t, 'verify');
+  const dir = join(work, 'models');
+  const a = makeContent(SIZE, 31);
+  const b = makeContent(200_000, 32);
+  const manifest = await writeManifest(work, [artifactFor(origin, 'alpha', a), artifactFor(origin, 'beta', b)]);
+  const installed = await runCli(installArgs(manifest, dir));
+  assert.equal(installed.code, 0, describeRun(installed));
+
+  const clean = await runCli(['verify', '--manifest', manifest, '--dir', dir]);
+  assert.equal(clean.code, 0, clean.stdout + clean.stderr);
+  assert.match(clean.stdout, /All 2 files match/);
+
+  await flipByte(join(dir, 'models', 'beta.bin'), 100_000);
+  const corrupt = await runCli(['verify', '--manifest', manifest, '--dir', dir, '--json']);
+  assert.equal(corrupt.code, 1, corrupt.stdout + corrupt.stderr);
+  const report = corrupt.events[0] as { ok: boolean; artifacts: Array<{ id: string; result: string; foundSha256?: string }> };
+  assert.equal(report.ok, false);
+  assert.deepEqual(report.artifacts.map((x) => [x.id, x.result]), [['alpha', 'ok'], ['beta', 'mismatch']]);
+  const text = await runCli(['verify', '--manifest', manifest, '--dir', dir]);
+  assert.equal(text.code, 1);
+  assert.match(text.stdout, /beta/);
+  assert.doesNotMatch(text.stdout.split('\n').find((line) => line.includes('(alpha)')) ?? '', /NOT/);
+
+  await writeFile(join(dir, 'models', 'beta.bin'), b);
+  await runCli(['verify', '--manifest', manifest, '--dir', dir]).then((r) => assert.equal(r.code, 0, r.stdout));
+  const alphaPath = join(dir, 'models', 'alpha.bin');
+  await unlink(alphaPath);
+  const missing = await runCli(['verify', '--manifest', manifest, '--dir', dir]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stdout, /alpha.*missing/);
+});
+
+for (const sameSize of [true, false]) {
+  test(`a file with the wrong content at the final path (${sameSize ? 'same' : 'other'} size) is replaced by the verified download`, async (t) => {
+    const s = await setup(t, 'wrong-final', 29);
+    await mkdir(dirname(s.finalPath), { recursive: true });
+    const wrong = makeContent(sameSize ? SIZE : 1000, 97);
+    await writeFile(s.finalPath, wrong);
+    assert.equal((await statusOf(s)).state, 'changed');
+    const result = await runCli(installArgs(s.manifest, s.dir));
+    assert.equal(result.code, 0, describeRun(result));
+    assert.equal(named(result, 'installed').length, 1);
+    assert.equal(named(result, 'skipped').length, 0);
+    assert.equal(s.origin.requests.length, 1);
+    assert.ok((await readFile(s.finalPath)).equals(s.body));
+    assert.equal((await statusOf(s)).state, 'installed');
+  });
+}
+
+test('a manifest that now wants another file at the same path replaces the installed one', async (t) => {
+  const s = await setup(t, 'manifest-update', 30);
+  const first = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(first.code, 0, describeRun(first));
+  // Version 2 of the model: same size and path, new bytes at a new URL.
+  const v2 = makeContent(SIZE, 31);
+  const updated = artifactFor(s.origin, 'model-v2', v2, { id: 'model', path: s.artifact.path });
+  await mkdir(join(s.work, 'v2'));
+  const manifest = await writeManifest(join(s.work, 'v2'), [updated]);
+  const changed = await runCli(['status', '--manifest', manifest, '--dir', s.dir, '--json']);
+  assert.equal((changed.events[0] as { artifacts: Array<{ state: string }> }).artifacts[0]?.state, 'changed');
+
+  const result = await runCli(installArgs(manifest, s.dir));
+  assert.equal(result.code, 0, describeRun(result));
+  assert.equal(named(result, 'installed').length, 1);
+  assert.deepEqual(s.origin.requestsFor('/model-v2.bin').map((r) => r.range), [undefined]);
+  assert.ok((await readFile(s.finalPath)).equals(v2));
+  const verify = await runCli(['verify', '--manifest', manifest, '--dir', s.dir]);
+  assert.equal(verify.code, 0, verify.stdout);
+});
