@@ -18,6 +18,9 @@ export interface CliOptions {
   cwd?: string;
   /** runCli() and waitForExit() kill the child and reject after this long. Default 60 s. */
   timeoutMs?: number;
+  /** Run the child as this user and group (needs root): file modes bind it as they bind a user. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface CliResult {
@@ -104,6 +107,8 @@ function transcriptOf(child: ChildProcess): Transcript {
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
   const child = spawn(process.execPath, [CLI_PATH, ...args], {
     cwd: options.cwd,
+    ...(options.uid !== undefined ? { uid: options.uid } : {}),
+    ...(options.gid !== undefined ? { gid: options.gid } : {}),
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
