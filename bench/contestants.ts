@@ -41,10 +41,10 @@ const MANIFEST_ARTIFACT_ID = 'model';
  * `modelhaul install` of a one-artifact manifest. `connections` undefined leaves the CLI's default.
  * `--json` keeps the output machine-readable (and costs one short line per progress event).
  */
-export function modelhaul(cli: ModelhaulCli, connections: number | undefined, name?: string): Contestant {
+export function modelhaul(cli: ModelhaulCli, connections: number | undefined): Contestant {
   const connectionArgs = connections === undefined ? [] : ['--connections', String(connections)];
   return {
-    name: name ?? (connections === undefined ? 'modelhaul (default connections)' : `modelhaul --connections ${connections}`),
+    name: connections === undefined ? 'modelhaul (default connections)' : `modelhaul --connections ${connections}`,
     shown: `modelhaul install --manifest m.json --dir d --json ${connectionArgs.join(' ')}`.trim(),
     needs: [],
     async prepare(download, dir) {

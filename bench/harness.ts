@@ -4,7 +4,7 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startNginx, type Nginx } from '../test/helpers/nginx.js';
 import type { Contestant, Download, ModelhaulCli } from './contestants.js';
-import { CommandFailed, runMeasured, type Measurement } from './measure.js';
+import { runMeasured, type Measurement } from './measure.js';
 import type { BenchOptions } from './options.js';
 import type { ToolAvailability } from './packages.js';
 import type { PageCache } from './page-cache.js';
@@ -117,7 +117,7 @@ export function missingTool(context: BenchContext, contestant: Contestant): stri
 
 /** The message of a failed run, shortened for a table cell. */
 export function failureText(error: unknown): string {
-  const message = error instanceof CommandFailed || error instanceof Error ? error.message : String(error);
+  const message = error instanceof Error ? error.message : String(error);
   return message.length > 300 ? `${message.slice(0, 300)}...` : message;
 }
 

@@ -36,11 +36,18 @@ export async function describeMachine(workspaceRoot: string, repoRoot: string, t
   return { rows };
 }
 
-/** The one-minute load average and how many processes are runnable: others' work skews timings. */
+/**
+ * The load averages and the CPU pressure (PSI: the share of the last minute in which some task
+ * waited for a CPU): others' work skews timings, and pressure near 100% means every figure is
+ * stretched by waiting, hashing most of all.
+ */
 export async function loadNow(): Promise<string> {
   const text = await readFile('/proc/loadavg', 'utf8').catch(() => '');
-  const [one, five, fifteen, running] = text.trim().split(/\s+/);
-  return one === undefined ? 'unknown' : `${one} / ${five} / ${fifteen} (1/5/15 min), ${running ?? '?'} runnable/total tasks`;
+  const [one, five, fifteen] = text.trim().split(/\s+/);
+  const load = one === undefined ? 'load unknown' : `load ${one} / ${five} / ${fifteen} (1/5/15 min)`;
+  const pressure = await readFile('/proc/pressure/cpu', 'utf8').catch(() => '');
+  const waiting = /^some avg10=[\d.]+ avg60=([\d.]+)/m.exec(pressure)?.[1];
+  return waiting === undefined ? load : `${load}, CPU pressure ${waiting}% (tasks waiting for a CPU, last minute)`;
 }
 
 export function machineTable(facts: MachineFacts): Table {

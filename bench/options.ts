@@ -26,8 +26,8 @@ export interface BenchOptions {
   /** Before every run: flush and drop the page cache (root), only flush, or nothing (smoke). */
   cache: CacheMode;
   scenarios: ScenarioName[];
-  /** The markdown file the results go to. */
-  out: string;
+  /** The markdown file the results go to; undefined for the default in the repo. */
+  out: string | undefined;
 }
 
 const KIB = 1024;
@@ -46,7 +46,7 @@ export const USAGE = `Usage: node --import tsx bench/run.ts [options]
   --status-runs <n>       runs of \`modelhaul status\` (default 20)
   --no-drop-caches        only sync between runs, keep the page cache
   --only <list>           comma-separated subset of: ${SCENARIOS.join(', ')}
-  --out <file>            markdown report (default BENCHMARKS.md)
+  --out <file>            markdown report (default: the repo's BENCHMARKS.md)
 
 Sizes take a unit: 512KiB, 64MiB, 1GiB (or plain bytes).`;
 
@@ -89,7 +89,7 @@ export function parseBenchOptions(argv: readonly string[]): BenchOptions | 'help
     // Smoke figures mean nothing, and a global sync can take seconds on a busy CI machine.
     cache: smoke ? 'none' : values['no-drop-caches'] === true ? 'flush' : 'drop',
     scenarios: scenarioList(values.only),
-    out: values.out ?? (smoke ? '.bench/BENCHMARKS.smoke.md' : 'BENCHMARKS.md'),
+    out: values.out,
   };
 }
 

@@ -61,12 +61,16 @@ function parseOptions(argv: string[]): ProfileOptions {
   });
   const sizeBytes = parseSize(values.size ?? '1GiB');
   if (sizeBytes === undefined) throw new Error(`--size: expected a size such as 1GiB, got ${values.size}`);
+  const connections = Number(values.connections ?? 1);
+  const top = Number(values.top ?? 15);
+  if (!Number.isInteger(connections) || connections < 1) throw new Error(`--connections: expected a whole number of 1 or more, got ${values.connections}`);
+  if (!Number.isInteger(top) || top < 1) throw new Error(`--top: expected a whole number of 1 or more, got ${values.top}`);
   return {
     sizeBytes,
-    connections: Number(values.connections ?? 1),
-    top: Number(values.top ?? 15),
+    connections,
+    top,
     dropCaches: values['no-drop-caches'] !== true,
-    out: values['no-write'] === true ? undefined : (values.out ?? 'BENCHMARKS.md'),
+    out: values['no-write'] === true ? undefined : (values.out ?? join(REPO_ROOT, 'BENCHMARKS.md')),
   };
 }
 
@@ -92,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
     const load = await loadNow();
     const sections = [
       `Profile of \`modelhaul install --connections ${options.connections}\` of ${size(options.sizeBytes)} from loopback nginx, ` +
-        `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, load average ${load}.`,
+        `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${load}.`,
       await plainRun(setup, options),
       await cpuProfileRun(setup, options),
       await perfRun(setup, options),

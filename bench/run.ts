@@ -2,7 +2,8 @@
 // run, with the issue's goals next to the measured figures in BENCHMARKS.md. See bench/options.ts
 // for the command line (`--smoke` is what CI runs to keep this script working).
 import { fileURLToPath } from 'node:url';
-import { relative } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { join, relative } from 'node:path';
 import { ensureBuiltCli } from './build.js';
 import { Origins, type BenchContext } from './harness.js';
 import { describeMachine, loadNow, machineTable } from './machine.js';
@@ -58,26 +59,42 @@ async function main(argv: string[]): Promise<number> {
   const origins = new Origins(workspace.originDir, options.cappedRateBytesPerSecond);
   const context = makeContext(options, tools, cli, workspace, origins);
   try {
-    const loadBefore = await loadNow();
-    const reports: ScenarioReport[] = [];
-    for (const name of options.scenarios) reports.push(await runScenario(context, name));
-    const loadAfter = await loadNow();
-    const facts = await describeMachine(workspace.root, REPO_ROOT, tools);
-    const header = runHeader(options, context, argv, date, performance.now() - started, loadBefore, loadAfter, workspace.note);
-    const goals = reports.flatMap((r) => r.goals);
-    const markdown = [header, '#### Goals', goalSummary(goals), renderGoals(goals), '#### Machine', renderTable(machineTable(facts)), ...reports.map((r) => renderSection(r.section))].join('\n\n');
-    await writeReport(options.out, '# Benchmarks', markdown);
-    console.log(markdown);
-    log(`bench: results written to ${relative(process.cwd(), options.out) || options.out}`);
-    if (context.failures.length > 0) {
-      log(`bench: ${context.failures.length} run(s) failed:\n  ${context.failures.join('\n  ')}`);
-      return 1;
-    }
-    return 0;
+    await measureAndReport(context, argv, { started, date });
   } finally {
     await origins.stopAll();
     await workspace.remove();
   }
+  if (context.failures.length > 0) {
+    log(`bench: ${context.failures.length} run(s) failed:\n  ${context.failures.join('\n  ')}`);
+    return 1;
+  }
+  return 0;
+}
+
+/** Runs the chosen scenarios, then prints the report and writes it between its markers. */
+async function measureAndReport(context: BenchContext, argv: string[], clock: { started: number; date: Date }): Promise<void> {
+  const { options } = context;
+  const loadBefore = await loadNow();
+  const reports: ScenarioReport[] = [];
+  for (const name of options.scenarios) reports.push(await runScenario(context, name));
+  const loadAfter = await loadNow();
+  const facts = await describeMachine(context.workspace.root, REPO_ROOT, context.tools);
+  const header = runHeader({ context, argv, date: clock.date, elapsedMs: performance.now() - clock.started, loadBefore, loadAfter });
+  const goals = reports.flatMap((r) => r.goals);
+  const markdown = [
+    header,
+    '#### Goals',
+    goalSummary(goals),
+    renderGoals(goals),
+    '#### Machine',
+    renderTable(machineTable(facts)),
+    ...reports.map((r) => renderSection(r.section)),
+  ].join('\n\n');
+  // The smoke report goes to an ignored file: CI and development runs must not rewrite the real one.
+  const out = options.out ?? join(REPO_ROOT, options.smoke ? '.bench/BENCHMARKS.smoke.md' : 'BENCHMARKS.md');
+  await writeReport(out, '# Benchmarks', markdown);
+  console.log(markdown);
+  log(`bench: results written to ${relative(process.cwd(), out) || out}`);
 }
 
 function makeContext(
@@ -140,23 +157,25 @@ function bytesNeeded(options: BenchOptions): number {
   return origin + Math.max(options.sizeBytes, options.largeSizeBytes) + 512 * 1024 * 1024;
 }
 
-function runHeader(
-  options: BenchOptions,
-  context: BenchContext,
-  argv: string[],
-  date: Date,
-  elapsedMs: number,
-  loadBefore: string,
-  loadAfter: string,
-  workspaceNote: string,
-): string {
+interface RunFacts {
+  context: BenchContext;
+  argv: string[];
+  date: Date;
+  elapsedMs: number;
+  loadBefore: string;
+  loadAfter: string;
+}
+
+/** How, when and under what load the figures below were taken. */
+function runHeader({ context, argv, date, elapsedMs, loadBefore, loadAfter }: RunFacts): string {
+  const { options, pageCache, workspace } = context;
   const command = ['node --import tsx bench/run.ts', ...argv].join(' ');
   const lines = [
     `## Latest run: ${date.toISOString().replace('T', ' ').slice(0, 16)} UTC`,
     ...(options.smoke ? ['**Smoke run: tiny sizes and one repetition, to check that the script works. The figures mean nothing.**'] : []),
     `\`${command}\`, ${seconds(elapsedMs)} in all. Each contestant ran ${options.reps} time(s), alternating with the others (A B C A B C ...); tables show medians.`,
-    `Before every run: the previous download deleted, ${context.pageCache.describe()}, then the origin's file read back into the cache. Files in ${workspaceNote}.`,
-    `Load average at the start: ${loadBefore}; at the end: ${loadAfter}. The machine has 2 cores; other work running at the same time shows up as spread between the min and max of a row.`,
+    `Before every run: the previous download deleted, ${pageCache.describe()}, then the origin's file read back into the cache. Files in ${workspace.note}.`,
+    `At the start: ${loadBefore}. At the end: ${loadAfter}. The machine has ${availableParallelism()} cores; other work running at the same time shows up as spread between the min and max of a row.`,
   ];
   return lines.join('\n\n');
 }
