@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { createLogUpdate } from 'log-update';
 import { verifyBundle, type VerifyOptions } from '../../verify.js';
+import { isInstallError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../report-error.js';
@@ -31,7 +32,7 @@ Examples:
   $ modelhaul verify --manifest models.json --dir ./models`,
     )
     .action(async (options: VerifyCommandOptions) => {
-      const interruption = listenForInterruption(() => process.exit(EXIT.sigint));
+      const interruption = listenForInterruption((signal) => process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm));
       const live = !options.json && context.interactive ? createLogUpdate(context.stdout) : undefined;
       try {
         const target = await resolveTarget({ ...options, allowHttp: true }, context.env);
@@ -72,6 +73,12 @@ Examples:
         setExitCode(result.ok ? EXIT.ok : EXIT.failed);
       } catch (error) {
         live?.clear();
+        // A stop the user asked for is not a failure: scripts tell the two apart by the exit code.
+        if (interruption.received !== undefined && isInstallError(error) && error.code === 'ABORTED') {
+          if (!options.json) context.err(`modelhaul: verification interrupted by ${interruption.received}.\n`);
+          setExitCode(interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+          return;
+        }
         setExitCode(reportError(error, { json: options.json === true, stdout: context.out, stderr: context.err, paint: context.paintErr }));
       } finally {
         interruption.dispose();
