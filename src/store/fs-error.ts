@@ -12,7 +12,12 @@ export function fsError(error: unknown, action: string, file: string, artifactId
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new InstallError('DISK_FULL', `No space left to ${action}: ${file}`, options);
+      // The code's default hint asks to free "the number of bytes named in the message": a write
+      // that ran out of space has no such number (another writer may be filling the disk).
+      return new InstallError('DISK_FULL', `No space left to ${action}: ${file}`, {
+        ...options,
+        hint: `Free space on the disk that holds ${file} and run the same command again; downloaded bytes are kept.`,
+      });
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
