@@ -170,3 +170,53 @@ test('a staging folder on a read-only mount (EROFS) gives PERMISSION_DENIED with
   }
   await assertResumes(b, state.claimedB, {});
 });
+
+test('a final folder the installing user cannot write gives PERMISSION_DENIED at promotion, keeps the verified partial, and the next run promotes it without downloading', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root, to run the CLI as the unprivileged user nobody (root ignores file modes)');
+    return;
+  }
+  const origin = await startOrigin();
+  t.after(() => origin.close());
+  const work = await useTempDir(t, 'permissions-final');
+  await chmod(work, 0o755);
+  const body = makeContent(2 * MiB + 5, 84);
+  origin.serve('/x.bin', body);
+  const manifest = await writeManifest(work, [{ id: 'x', kind: 'other', label: 'x', url: origin.url('/x.bin'), size: body.length, sha256: sha256Hex(body), path: 'models/x.bin' }]);
+  const dir = join(work, 'install');
+  const models = join(dir, 'models');
+  await mkdir(models, { recursive: true });
+  await chown(dir, NOBODY, NOBODY);
+  await chown(models, NOBODY, NOBODY);
+  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(dir)}, 2)`], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) {
+    t.skip(`cannot run the CLI as uid ${NOBODY} here: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
+    return;
+  }
+  const asNobody: CliOptions = { uid: NOBODY, gid: NOBODY, env: { HOME: work } };
+  const expected = [{ id: 'x', path: 'models/x.bin', body }];
+
+  await chmod(models, 0o555);
+  let refused;
+  try {
+    refused = await runCli(installArgs(manifest, dir), asNobody);
+  } finally {
+    await chmod(models, 0o755);
+  }
+  assert.equal(refused.code, 1, refused.stderr);
+  const failed = refused.events.filter((e) => e.event === 'failed');
+  assert.deepEqual(failed.map((e) => [e.id, e.code, e.hint]), [['x', 'PERMISSION_DENIED', PERMISSION_HINT]]);
+  assert.match((failed[0]!.error as { message: string }).message, /models/, 'the message names the folder');
+  const kept = (await inspectInstallDir(dir, expected)).artifacts[0]!;
+  assert.equal(kept.final, 'absent');
+  assert.equal(kept.partialBytes, body.length, 'the whole download is kept');
+  assert.ok(typeof kept.resume === 'object' && kept.resume.claimed === body.length, 'and its record vouches for every byte');
+
+  const requestsBefore = origin.requests.length;
+  const promoted = await runCli(installArgs(manifest, dir), asNobody);
+  assert.equal(promoted.code, 0, promoted.stderr);
+  assert.equal(origin.requests.length, requestsBefore, 'nothing is downloaded again');
+  const inspection = await inspectInstallDir(dir, expected);
+  assert.deepEqual(inspection.violations, []);
+  assert.deepEqual(inspection.artifacts.map((a) => [a.final, a.installRecord]), [['correct', 'valid']]);
+});
