@@ -436,7 +436,21 @@ export class ArtifactTransfer {
       }
       await writer.flush();
     } catch (error) {
-      await writer.abandon();
+      if (error instanceof InstallError) {
+        // A refused body (too long) or a failing disk: what is still queued is worth nothing.
+        await writer.abandon();
+      } else {
+        // The connection failed or the attempt was cancelled: the bytes that arrived before are
+        // good, in order and counted, so they are kept and the next attempt resumes after them
+        // (rule 10). Dropping them would re-download up to a write batch per failure, and all of
+        // a small file, which then restarts from zero without Range.
+        try {
+          await writer.flush();
+        } catch (writeError) {
+          await writer.abandon();
+          throw writeError;
+        }
+      }
       throw networkError(error, response.url, signal);
     } finally {
       segment.active = false;
