@@ -1,6 +1,6 @@
 import { InstallError } from '../errors.js';
 import { parseContentRange } from '../http/content-range.js';
-import { isWeakEtag, strongEtagEquals } from '../http/validators.js';
+import { isWeakEtag } from '../http/validators.js';
 import type { OpenedResponse } from '../http/open-response.js';
 import { redactUrl } from '../http/network-error.js';
 import { statusError } from '../http/status-error.js';
@@ -114,10 +114,12 @@ function sizeMismatch(
 
 /**
  * Strong comparison when the stored tag is strong; when it is weak (we resumed without If-Range,
- * rule 3) a weak comparison still catches a representation that changed under us.
+ * rule 3) a weak comparison still catches a representation that changed under us. A malformed tag
+ * (unquoted, say) was never sent as If-Range either, and the very same bytes back still say "same
+ * representation"; refusing them would make every resume from such a server start over.
  */
 function sameEntityTag(received: string, stored: string): boolean {
-  if (!isWeakEtag(stored)) return strongEtagEquals(received, stored);
+  if (!isWeakEtag(stored)) return received === stored;
   const opaque = (tag: string): string => (isWeakEtag(tag) ? tag.slice(2) : tag);
   return opaque(received) === opaque(stored);
 }
