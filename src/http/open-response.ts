@@ -1,4 +1,3 @@
-import { request } from 'undici';
 import type { Readable } from 'node:stream';
 import { InstallError } from '../errors.js';
 import { checkUrl } from '../manifest/url-policy.js';
@@ -74,11 +73,15 @@ async function sendOnce(
   const authorization = authorizationFor(url, options.credentials);
   if (authorization !== undefined) headers.authorization = authorization;
   try {
-    const response = await request(url, {
+    // Not undici's request(url): it re-serializes the URL, which percent-encodes characters such as
+    // `'` in a signed query and so breaks its signature (rule 11).
+    const parsed = new URL(url);
+    const response = await options.dispatchers.for(url).request({
+      origin: parsed.origin,
+      path: parsed.pathname + (rawQuery(url) ?? parsed.search),
       method: options.method ?? 'GET',
       headers,
       signal: options.signal,
-      dispatcher: options.dispatchers.for(url),
     });
     return { status: response.statusCode, headers: flattenHeaders(response.headers), body: response.body };
   } catch (error) {
@@ -112,7 +115,23 @@ function resolveRedirect(from: string, location: string, allowHttp: boolean): st
     });
   }
   // An absolute Location is passed through as sent: re-serializing can re-encode a signed query.
-  return isAbsoluteHttpUrl(location) ? location : target.href;
+  if (isAbsoluteHttpUrl(location)) return location;
+  const query = rawQuery(location);
+  return query === undefined ? target.href : `${target.origin}${target.pathname}${query}`;
+}
+
+/**
+ * The query of `url` exactly as written, `?` included, or undefined when it has none or has
+ * characters that cannot go on a request line as they are (then the URL parser's encoding is used).
+ */
+function rawQuery(url: string): string | undefined {
+  // A `?` after the `#` belongs to the fragment, which is never sent.
+  const hash = url.indexOf('#');
+  const withoutFragment = hash < 0 ? url : url.slice(0, hash);
+  const start = withoutFragment.indexOf('?');
+  if (start < 0) return undefined;
+  const query = withoutFragment.slice(start);
+  return /^\?[\x21-\x7e]*$/.test(query) ? query : undefined;
 }
 
 function isAbsoluteHttpUrl(location: string): boolean {
