@@ -140,7 +140,10 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       }
     }
 
-    const shortage = await spaceShortage(layout, work.map((w) => w.planned));
+    // A file already at its path (check-existing) is most likely the right one and then needs no
+    // space at all; counting it would refuse to adopt a model copied in by hand on a disk that
+    // cannot hold it twice. If it turns out wrong, a full disk is still caught when writing.
+    const shortage = await spaceShortage(layout, work.filter((w) => w.planned.action !== 'check-existing').map((w) => w.planned));
     if (shortage) {
       for (const { artifact, planned } of work) fail(artifact, shortage, planned.bytesOnDisk);
     } else {
