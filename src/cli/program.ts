@@ -5,6 +5,7 @@ import type { CliContext } from './context.js';
 import { registerInstall } from './commands/install.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
+import { registerDemo } from './commands/demo.js';
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code. It never
@@ -36,7 +37,7 @@ Examples:
   $ modelhaul status -m models.json -d ./models
   $ modelhaul help install`,
   );
-  for (const register of [registerInstall, registerStatus, registerVerify]) {
+  for (const register of [registerInstall, registerStatus, registerVerify, registerDemo]) {
     register(program, context, setExitCode);
   }
   for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());

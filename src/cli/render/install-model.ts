@@ -9,6 +9,8 @@ export type RowState =
   | 'verifying'
   | 'installed'
   | 'present'
+  /** Cancelled (Ctrl+C, an AbortSignal): not a failure, the bytes kept are resumed next time. */
+  | 'stopped'
   | 'failed';
 
 /** What a person should see about one artifact right now. */
@@ -111,7 +113,9 @@ export class InstallModel {
         break;
       case 'failed':
         this.update(event.id, (row) => {
-          row.state = 'failed';
+          row.state = event.code === 'ABORTED' ? 'stopped' : 'failed';
+          // What is on disk for the next run, not what was last reported in flight.
+          row.bytes = event.bytesKept;
           row.bytesPerSecond = 0;
           row.failure = { code: event.code, message: event.error.message, hint: event.hint, bytesKept: event.bytesKept, retryable: event.retryable };
         });

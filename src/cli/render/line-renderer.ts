@@ -25,7 +25,7 @@ export function lineRenderer(write: (line: string) => void, paint: Painter, opti
       const name = row ? row.label : '';
       switch (event.event) {
         case 'plan':
-          say(`Installing ${event.bundle} into ${event.dir}: ${event.artifacts.length} artifacts, ${formatBytes(event.bytesToFetch)} to download`);
+          say(`Installing ${event.bundle} into ${event.dir}: ${event.artifacts.length} ${event.artifacts.length === 1 ? 'artifact' : 'artifacts'}, ${formatBytes(event.bytesToFetch)} to download`);
           break;
         case 'lock-wait':
           say(`Waiting for another modelhaul (pid ${event.holder.pid} on ${event.holder.hostname}) that is installing into this dir`);
@@ -59,7 +59,9 @@ export function lineRenderer(write: (line: string) => void, paint: Painter, opti
           say(`${name}: already installed`);
           break;
         case 'failed':
-          say(`${name}: failed: ${event.code}: ${event.error.message}`);
+          // The summary repeats each failure with its message and hint; here one short line.
+          if (event.code === 'ABORTED') say(`${name}: stopped${event.bytesKept > 0 ? `, ${formatBytes(event.bytesKept)} kept` : ''}`);
+          else say(`${name}: failed: ${event.code}`);
           break;
         case 'done':
           // The summary is printed even with --quiet: it is the answer to "did it work?".

@@ -1,10 +1,11 @@
 import { createLogUpdate } from 'log-update';
 import type { InstallEvent } from '../../events.js';
-import { formatDuration } from '../format.js';
+import { formatBytes, formatDuration } from '../format.js';
 import type { InstallRenderer } from './install-renderer.js';
 import { InstallModel } from './install-model.js';
-import { rowLine, summaryLines, totalLine } from './install-text.js';
+import { rowLayout, rowLine, summaryLines, totalLine } from './install-text.js';
 import type { Painter } from './paint.js';
+import { wrapText } from './wrap.js';
 
 const REDRAW_MS = 100;
 
@@ -17,12 +18,17 @@ export function liveRenderer(stream: NodeJS.WriteStream, paint: Painter): Instal
   const log = createLogUpdate(stream);
   const started = performance.now();
   let dirty = false;
+  let drawnAt = 0;
   const draw = (): void => {
     dirty = false;
-    log(frame(model, performance.now() - started, paint, stream.columns ?? 100));
+    drawnAt = performance.now();
+    // A pseudo-terminal nobody has sized reports 0 columns.
+    log(frame(model, drawnAt - started, paint, stream.columns || 100));
   };
+  // Redraw when something changed, and once a second anyway so that the elapsed time moves
+  // while a server is silent.
   const timer = setInterval(() => {
-    if (dirty) draw();
+    if (dirty || performance.now() - drawnAt >= 1000) draw();
   }, REDRAW_MS);
   timer.unref();
   let headerShown = false;
@@ -31,13 +37,17 @@ export function liveRenderer(stream: NodeJS.WriteStream, paint: Painter): Instal
       model.apply(event);
       if (event.event === 'plan' && !headerShown) {
         headerShown = true;
-        log.persist(paint('bold', `Installing ${model.bundle} into ${model.dir}`));
+        const count = event.artifacts.length;
+        const header = `${paint('bold', `Installing ${model.bundle}`)} into ${model.dir}: ${count} ${count === 1 ? 'artifact' : 'artifacts'}, ${formatBytes(event.bytesToFetch)} to download`;
+        log.persist(wrapText(header, (stream.columns || 100) - 1, '  '));
       }
       if (event.event === 'done') {
         clearInterval(timer);
         draw();
         log.done();
-        for (const line of summaryLines(model, paint)) stream.write(line + '\n');
+        // Wrapped here, not by the terminal, so that continuation lines are indented.
+        const width = (stream.columns || 100) - 1;
+        for (const line of summaryLines(model, paint)) stream.write(wrapText(line, width, '  ') + '\n');
         return;
       }
       dirty = true;
@@ -53,13 +63,13 @@ export function liveRenderer(stream: NodeJS.WriteStream, paint: Painter): Instal
 function frame(model: InstallModel, elapsedMs: number, paint: Painter, columns: number): string {
   if (model.rows.size === 0) {
     if (model.lockWait) {
-      return `Waiting for another modelhaul (pid ${model.lockWait.pid} on ${model.lockWait.hostname}) to finish with this dir… ${formatDuration(elapsedMs)}`;
+      return truncate(`Waiting for another modelhaul (pid ${model.lockWait.pid} on ${model.lockWait.hostname}) to finish with this dir… ${formatDuration(elapsedMs)}`, columns);
     }
     return 'Checking what is installed…';
   }
-  const labelWidth = Math.min(38, Math.max(12, ...[...model.rows.values()].map((r) => r.label.length)));
-  const lines = [...model.rows.values()].map((row) => truncate(rowLine(row, labelWidth, paint), columns));
-  lines.push(truncate(totalLine(model, elapsedMs, paint), columns));
+  const layout = rowLayout(columns, model.rows.values());
+  const lines = [...model.rows.values()].map((row) => rowLine(row, layout, paint));
+  lines.push(totalLine(model, elapsedMs, layout, paint));
   return lines.join('\n');
 }
 
