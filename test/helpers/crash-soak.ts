@@ -20,11 +20,11 @@ import { makeContent } from './content.js';
 import { inspectInstallDir, sha256Hex, type DirInspection, type ExpectedArtifact } from './disk-state.js';
 import { startOrigin } from './origin.js';
 import { makeTempDir, removeTempDir } from './tmp.js';
+// The engine gathers this much of a stream before one write: bytes that may be in memory at a kill.
+import { WRITE_BATCH_BYTES } from '../../src/download/positional-writer.js';
 
 const MiB = 1024 * 1024;
 
-/** The engine's PositionalWriter gathers this much before one write (src/download/positional-writer.ts). */
-const WRITE_BATCH_BYTES = 1 * MiB;
 /** Defaults of the install options (src/install.ts). */
 const DEFAULT_CHECKPOINT_BYTES = 32 * MiB;
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
@@ -100,6 +100,9 @@ export interface SoakSummary {
   worstRefetchToInterval: number;
   /** Bytes fetched beyond what was missing by runs that completed (should be 0). */
   completingRunOverfetch: number;
+  /** Per install, all runs together: bytes the origin sent beyond the size of the bundle. */
+  installOverfetchMax: number;
+  installOverfetchMedian: number;
   violations: string[];
   elapsedMs: number;
 }
@@ -148,10 +151,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
     worstRefetchToBound: 0,
     worstRefetchToInterval: 0,
     completingRunOverfetch: 0,
+    installOverfetchMax: 0,
+    installOverfetchMedian: 0,
     violations: [],
     elapsedMs: 0,
   };
   const killRecords: KillRecord[] = [];
+  const installOverfetch: number[] = [];
   const work = await makeTempDir('soak');
   try {
     while (summary.kills < options.kills) {
@@ -160,6 +166,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
       if (plan.connections > 1) summary.segmentedInstalls++;
       const killsWanted = Math.min(between(1, 8), options.kills - summary.kills);
       const outcome = await soakOneInstall(plan, killsWanted, options, random, between, join(work, `install-${plan.index}`), summary, killRecords);
+      installOverfetch.push(outcome.sentBeyondSize);
       options.log?.(
         `install ${plan.index}: ${plan.artifacts.length} artifacts, ${(plan.artifacts.reduce((s, a) => s + a.size, 0) / MiB).toFixed(1)} MiB, ` +
           `connections ${plan.connections}, concurrency ${plan.concurrency}, checkpoints ${plan.checkpointArgs.join(' ') || 'default'}: ` +
@@ -174,6 +181,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   summary.refetchedMax = refetched[refetched.length - 1] ?? 0;
   summary.refetchedMedian = percentile(refetched, 0.5);
   summary.refetchedP95 = percentile(refetched, 0.95);
+  installOverfetch.sort((a, b) => a - b);
+  summary.installOverfetchMax = installOverfetch[installOverfetch.length - 1] ?? 0;
+  summary.installOverfetchMedian = percentile(installOverfetch, 0.5);
   summary.worstRefetchToBound = killRecords.reduce((worst, k) => Math.max(worst, k.refetched / k.bound), 0);
   summary.worstRefetchToInterval = killRecords.reduce((worst, k) => (k.interval > 0 ? Math.max(worst, k.refetched / k.interval) : worst), 0);
   summary.elapsedMs = Math.round(performance.now() - started);
@@ -216,6 +226,8 @@ interface InstallOutcome {
   violations: number;
   /** Bytes the completing run fetched beyond what was missing. */
   overfetch: number;
+  /** Bytes the origin sent in all runs beyond the size of the bundle. */
+  sentBeyondSize: number;
 }
 
 async function soakOneInstall(
@@ -229,7 +241,7 @@ async function soakOneInstall(
   killRecords: KillRecord[],
 ): Promise<InstallOutcome> {
   const origin = await startOrigin({ throttleBytesPerSecond: options.throttle });
-  const outcome: InstallOutcome = { kills: 0, runs: 0, violations: 0, overfetch: 0 };
+  const outcome: InstallOutcome = { kills: 0, runs: 0, violations: 0, overfetch: 0, sentBeyondSize: 0 };
   const violation = (text: string): void => {
     outcome.violations++;
     summary.violations.push(`install ${plan.index} run ${outcome.runs}: ${text}`);
@@ -326,6 +338,7 @@ async function soakOneInstall(
       }
       break;
     }
+    outcome.sentBeyondSize = origin.bytesSent() - totalBytes;
   } finally {
     await origin.close();
     if (outcome.violations === 0) await removeTempDir(work);
@@ -442,6 +455,7 @@ export function formatSummary(summary: SoakSummary): string {
     `  checkpoints interrupted: ${summary.checkpointsInterrupted} (a resume-record write was cut off)`,
     `  promotions interrupted: ${summary.promotionsInterrupted} (file in place, bookkeeping unfinished); ${summary.verifiedNotPromoted} verified but not yet renamed`,
     `  re-fetched per kill:    max ${size(summary.refetchedMax)}, median ${size(summary.refetchedMedian)}, p95 ${size(summary.refetchedP95)}; worst ${(summary.worstRefetchToBound * 100).toFixed(0)}% of its bound, ${(summary.worstRefetchToInterval * 100).toFixed(0)}% of one checkpoint interval`,
+    `  per install:            ${size(summary.installOverfetchMax)} max, ${size(summary.installOverfetchMedian)} median sent beyond the bundle's size, all runs together`,
     `  completing runs:        ${summary.completingRunOverfetch} bytes fetched beyond what was missing (bytes in flight past a split segment's new end)`,
     `  violations:             ${summary.violations.length}`,
     ...summary.violations.slice(0, 50).map((text) => `    - ${text}`),
