@@ -147,6 +147,9 @@ export class ArtifactTransfer {
         // files keep their holes, whose bytes are rewritten before anyone reads them.
         const only = read.record.segments.length === 1 ? read.record.segments[0] : undefined;
         if (only && fileSize > only.done) await this.truncate(only.done);
+        // Bytes past the artifact's end belong to no segment and would never be rewritten: left
+        // there, every run would end in SIZE_MISMATCH at promotion.
+        else if (fileSize > this.artifact.size) await this.truncate(this.artifact.size);
         this.resumedFrom = this.segments.durableBytes;
         this.lastCheckpointBytes = this.resumedFrom;
         this.hasher = new PrefixHasher(this.file, this.artifact.size, this.segments);
