@@ -2,6 +2,7 @@
 // free space), what it does about links planted in the install dir (never write through them),
 // and that an install dir with spaces and non-ASCII characters works like any other.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -9,7 +10,7 @@ import { runCli, writeManifest, type CliEvent, type CliResult, type ManifestArti
 import { makeContent, sha256Hex } from './helpers/content.js';
 import { artifactFor, dirPaths, exists, installArgs, stackTraceLines } from './helpers/install-dir.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
-import { useTempDir } from './helpers/tmp.js';
+import { makeTempDir, removeTempDir, useTempDir } from './helpers/tmp.js';
 
 const SIZE = 1024 * 1024;
 
@@ -282,4 +283,41 @@ test('an install dir with spaces and non-ASCII characters works for install, sta
   assert.ok(status.stdout.includes(dir), 'the dir is shown as given');
   const verify = await runCli(['verify', '--manifest', manifest, '--dir', dir]);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+});
+
+/** A tmpfs of `mib` MiB mounted inside a temp dir; undefined (and the test skipped) where mount is not allowed. */
+async function smallDisk(t: TestContext, mib: number): Promise<string | undefined> {
+  const work = await makeTempDir('small-disk');
+  const disk = join(work, 'disk');
+  await mkdir(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', disk], { encoding: 'utf8' });
+  if (mounted.error !== undefined || mounted.status !== 0) {
+    await removeTempDir(work);
+    t.skip(`cannot mount a tmpfs here (needs root): ${mounted.error?.message ?? mounted.stderr.trim()}`);
+    return undefined;
+  }
+  // One hook, so the unmount surely comes before the removal.
+  t.after(async () => {
+    if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
+    await removeTempDir(work);
+  });
+  return disk;
+}
+
+test('a right file already at the final path is adopted even when the disk could not hold a second copy', async (t) => {
+  const disk = await smallDisk(t, 16);
+  if (disk === undefined) return;
+  const server = await origin(t);
+  const work = await useTempDir(t, 'adopt-full-disk');
+  const body = makeContent(10 * 1024 * 1024, 6);
+  const manifest = await writeManifest(work, [artifactFor(server, 'model', body)]);
+  const dir = join(disk, 'models');
+  // Copied in by hand (no install record), leaving less free space than the file's size.
+  await mkdir(join(dir, 'models'), { recursive: true });
+  await writeFile(join(dir, 'models', 'model.bin'), body);
+
+  const result = await runCli(installArgs(manifest, dir));
+  assert.equal(result.code, 0, describeRun(result));
+  assert.deepEqual(named(result, 'skipped').map((e) => e.reason), ['verified-existing']);
+  assert.equal(server.requests.length, 0);
 });

@@ -198,3 +198,25 @@ test('SIGINT while waiting for the lock exits 130 at once and leaves the holderâ
   assert.equal(await readFile(lock.path, 'utf8'), lock.content);
   assert.equal(b.origin.requests.length, 0);
 });
+
+test('a process waiting for the lock takes it over as soon as the holder is SIGKILLed, and finishes the job', async (t) => {
+  const b = await bundle(t, 'lock-holder-dies', [2 * MiB, 1 * MiB]);
+  const held = gate(t);
+  b.origin.script('/part0.bin', { kind: 'hold', until: held.until });
+  const holder = spawnCli(installArgs(b.manifest, b.dir, ...PATIENT));
+  t.after(() => holder.kill('SIGKILL'));
+  await waitForEvent(holder, (event) => event.event === 'plan');
+  const waiter = spawnCli(installArgs(b.manifest, b.dir, ...PATIENT));
+  t.after(() => waiter.kill('SIGKILL'));
+  await waitForEvent(waiter, (event) => event.event === 'lock-wait');
+
+  holder.kill('SIGKILL');
+  await waitForExit(holder);
+  const killedAt = performance.now();
+  await waitForEvent(waiter, (event) => event.event === 'plan', 10_000);
+  // One poll of the lock (250 ms) and a takeover; a timeout would be tens of seconds.
+  assert.ok(performance.now() - killedAt < 2500, `took over after ${Math.round(performance.now() - killedAt)} ms`);
+  const result = await waitForExit(waiter);
+  assert.equal(result.code, 0, describeRun(result));
+  await assertInstalled(b);
+});

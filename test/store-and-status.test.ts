@@ -3,12 +3,12 @@
 // the final path that it did not verify, and `status` / `verify` answering from that state.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, open, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, readlink, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runCli, writeManifest, type CliEvent, type CliResult, type ManifestArtifact } from './helpers/cli.js';
+import { runCli, spawnCli, waitForExit, writeManifest, type CliEvent, type CliResult, type ManifestArtifact } from './helpers/cli.js';
 import { makeContent, sha256Hex } from './helpers/content.js';
-import { artifactFor, dirPaths, exists, installArgs } from './helpers/install-dir.js';
+import { artifactFor, dirPaths, exists, installArgs, stackTraceLines, waitUntil } from './helpers/install-dir.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -169,6 +169,19 @@ test('a partial file longer than its record is cut back to the recorded bytes an
   assert.ok((await readFile(s.finalPath)).equals(s.body));
 });
 
+test('a segmented partial with bytes past the end of the artifact is cut back, not left to fail every run', async (t) => {
+  const s = await setup(t, 'partial-past-end', 33);
+  const split = 1024 * 1024;
+  // Two segments: the first has 1000 bytes, the second none; 100 stray bytes follow the end.
+  const partial = Buffer.concat([s.body.subarray(0, 1000), Buffer.alloc(SIZE - 1000), Buffer.alloc(100, 7)]);
+  const segments = [{ start: 0, end: split, done: 1000 }, { start: split, end: SIZE, done: 0 }];
+  await plantPartial(s.dir, 'model', partial, resumeRecord(s.artifact, s.body, 0, { segments }));
+  const result = await runCli(installArgs(s.manifest, s.dir, '--connections', '1'));
+  assert.equal(result.code, 0, describeRun(result));
+  assert.equal(named(result, 'installed')[0]?.resumedFrom, 1000);
+  assert.ok((await readFile(s.finalPath)).equals(s.body));
+});
+
 test('status reports a partial download with its bytes, in JSON and for a person', async (t) => {
   const s = await setup(t, 'status-partial', 26);
   const done = 1024 * 1024 + 17;
@@ -210,6 +223,20 @@ test('installed: no requests on the next run, status from metadata, a touched fi
   assert.equal(named(third, 'verifying').length, 1);
   assert.equal((await statusOf(s)).state, 'installed');
   assert.ok((await readFile(s.finalPath)).equals(s.body));
+});
+
+test('a damaged install record is not fatal: the file is re-hashed and adopted, with no download', async (t) => {
+  const s = await setup(t, 'bad-install-record', 34);
+  const first = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(first.code, 0, describeRun(first));
+  await writeFile(dirPaths(s.dir).installRecord('model'), '{"format":"modelhaul-installed","version":1,"id":');
+  assert.equal((await statusOf(s)).state, 'changed');
+  const requests = s.origin.requests.length;
+  const again = await runCli(installArgs(s.manifest, s.dir));
+  assert.equal(again.code, 0, describeRun(again));
+  assert.deepEqual(named(again, 'skipped').map((e) => e.reason), ['verified-existing']);
+  assert.equal(s.origin.requests.length, requests);
+  assert.equal((await statusOf(s)).state, 'installed', 'the record was written again');
 });
 
 test('status answers from metadata alone: it does not read the file, verify does', async (t) => {
@@ -302,3 +329,40 @@ test('a manifest that now wants another file at the same path replaces the insta
   const verify = await runCli(['verify', '--manifest', manifest, '--dir', s.dir]);
   assert.equal(verify.code, 0, verify.stdout);
 });
+
+/** Resolves once process `pid` has `file` open: for a command that prints nothing until it is done. */
+function waitForOpenFile(pid: number, file: string): Promise<true> {
+  return waitUntil(async () => {
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => []);
+    for (const fd of fds) {
+      if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === file) return true;
+    }
+    return undefined;
+  }, `process ${pid} to open ${file}`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  test(`verify interrupted by ${signal} exits ${signal === 'SIGINT' ? 130 : 143}`, { skip: process.platform !== 'linux' && 'reads /proc' }, async (t) => {
+    const work = await useTempDir(t, 'verify-signal');
+    const dir = join(work, 'models');
+    const file = join(dir, 'big.bin');
+    // Sparse, so the test writes nothing, but hashing it takes a while.
+    const size = 8 * 1024 * 1024 * 1024;
+    await mkdir(dir);
+    const handle = await open(file, 'w');
+    await handle.truncate(size);
+    await handle.close();
+    const artifact = { id: 'big', kind: 'other', label: 'Big', url: 'http://127.0.0.1:9/big.bin', size, sha256: 'ab'.repeat(32), path: 'big.bin' };
+    const manifest = await writeManifest(work, [artifact]);
+
+    const child = spawnCli(['verify', '--manifest', manifest, '--dir', dir]);
+    t.after(() => child.kill('SIGKILL'));
+    await waitForOpenFile(child.pid!, file);
+    const stopAt = performance.now();
+    child.kill(signal);
+    const result = await waitForExit(child);
+    assert.equal(result.code, signal === 'SIGINT' ? 130 : 143, result.stderr);
+    assert.ok(performance.now() - stopAt < 3000, 'hashing stops promptly');
+    assert.deepEqual(stackTraceLines(result.stderr), []);
+  });
+}
