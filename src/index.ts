@@ -27,3 +27,21 @@ export { BUILTIN_BUNDLES, findBundle } from './manifest/bundles.js';
 export type { Manifest, Artifact, ArtifactKind } from './manifest/types.js';
 export type { Credentials } from './http/credentials.js';
 export { MODELHAUL_VERSION } from './version.js';
+export { listBundles, type BundleSummary, type BundleArtifactSummary } from './bundle-list.js';
+export {
+  findGarbage,
+  collectGarbage,
+  type GarbageItem,
+  type GarbageKind,
+  type GarbagePlan,
+  type GarbageCollection,
+  type GarbageOptions,
+  type CollectGarbageOptions,
+  type KeptItem,
+} from './garbage.js';
+export { removeArtifacts, type RemoveOptions, type RemoveResult, type RemovedArtifact, type RemovedFile } from './remove-artifacts.js';
+export { importArtifact, type ImportOptions, type ImportResult, type ImportProgress } from './import-file.js';
+export { addArtifactToManifest, type AddArtifactOptions, type AddArtifactResult } from './add-artifact.js';
+export { digestUrl, type DigestUrlOptions, type UrlDigest, type DigestSource } from './digest-url.js';
+export { deriveArtifactNaming, guessKind, type ArtifactNaming } from './manifest/derive-artifact.js';
+export { isResolveUrl, parseLinkedMetadata, type LinkedMetadata } from './http/linked-metadata.js';

@@ -6,6 +6,12 @@ import { registerInstall } from './commands/install.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';
 import { registerDemo } from './commands/demo.js';
+import { registerBundles } from './commands/bundles.js';
+import { registerGc } from './commands/gc.js';
+import { registerRemove } from './commands/remove.js';
+import { registerImport } from './commands/import.js';
+import { registerManifest } from './commands/manifest.js';
+import { applyErrorGuidance } from './error-guidance.js';
 
 /**
  * Runs the CLI with `argv` (without node and script) and resolves to the exit code. It never
@@ -35,12 +41,15 @@ Examples:
   $ modelhaul install                         # the built-in voice-assistant bundle
   $ modelhaul install -m models.json -d ./models
   $ modelhaul status -m models.json -d ./models
+  $ modelhaul bundles                         # what the built-in bundles hold
+  $ modelhaul manifest add URL -m models.json # start a manifest of your own
+  $ modelhaul gc -m models.json -d ./models   # what is no longer needed (--yes removes it)
   $ modelhaul help install`,
   );
-  for (const register of [registerInstall, registerStatus, registerVerify, registerDemo]) {
+  for (const register of [registerInstall, registerStatus, registerVerify, registerDemo, registerBundles, registerGc, registerRemove, registerImport, registerManifest]) {
     register(program, context, setExitCode);
   }
-  for (const command of program.commands) command.exitOverride().configureOutput(program.configureOutput());
+  applyErrorGuidance(program);
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (error) {

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { removeArtifacts } from '../../remove-artifacts.js';
+import { EXIT } from '../exit-codes.js';
+import type { CliContext } from '../context.js';
+import { reportError } from '../report-error.js';
+import { resolveTarget } from '../target.js';
+import { addTargetOptions, seconds } from '../options.js';
+import { formatBytes } from '../format.js';
+import { listenForInterruption } from '../signals.js';
+import { usageExitFor } from '../usage-exit.js';
+
+interface RemoveCommandOptions {
+  manifest?: string;
+  bundle?: string;
+  dir?: string;
+  json?: boolean;
+  lockTimeout?: number;
+}
+
+export function registerRemove(program: Command, context: CliContext, setExitCode: (code: number) => void): void {
+  addTargetOptions(program.command('remove'))
+    .description('uninstall artifacts: their files, install records and any partial download')
+    .argument('<id...>', 'artifact ids from the manifest (see `modelhaul status`)')
+    .option('--json', 'print the result as one JSON object')
+    .option('--lock-timeout <seconds>', 'seconds to wait for another modelhaul using the dir (default: do not wait)', seconds)
+    .addHelpText(
+      'after',
+      `
+Only files modelhaul installed are removed; a file at an artifact's path that modelhaul has no
+record of installing is left alone. An unknown id changes nothing and exits 2.
+
+Examples:
+  $ modelhaul remove llm-qwen2.5-0.5b-instruct-q4km
+  $ modelhaul remove stt-whisper-base-en tts-piper-en-us-lessac-medium --dir ./models
+  $ modelhaul remove my-model --manifest models.json --dir ./models --json`,
+    )
+    .action(async (ids: string[], options: RemoveCommandOptions) => {
+      setExitCode(await runRemove(ids, options, context));
+    });
+}
+
+async function runRemove(ids: string[], options: RemoveCommandOptions, context: CliContext): Promise<number> {
+  const json = options.json === true;
+  const interruption = listenForInterruption(() => process.exit(EXIT.sigint));
+  try {
+    const target = await resolveTarget({ ...options, allowHttp: true }, context.env);
+    const result = await removeArtifacts(target.manifest, target.dir, ids, {
+      signal: interruption.signal,
+      lockTimeoutMs: options.lockTimeout ?? 0,
+    });
+    if (json) {
+      context.out(JSON.stringify({ event: 'remove', ...result }) + '\n');
+      return EXIT.ok;
+    }
+    for (const artifact of result.artifacts) {
+      const name = `${artifact.label} (${artifact.id})`;
+      if (artifact.outcome === 'removed') {
+        context.out(`${context.paint('green', '✓')} removed ${name}: ${formatBytes(artifact.bytesFreed)} freed\n`);
+      } else {
+        context.out(`${context.paint('dim', '-')} ${name} was not installed in ${result.dir}; nothing to remove\n`);
+      }
+      if (artifact.keptFile !== undefined) {
+        context.out(context.paint('yellow', `  kept ${artifact.keptFile}: modelhaul did not install it (delete it yourself if it is not needed)\n`));
+      }
+    }
+    context.out(`Freed ${formatBytes(result.bytesFreed)} (${result.bytesFreed} bytes).\n`);
+    return EXIT.ok;
+  } catch (error) {
+    return usageExitFor(error, reportError(error, { json, stdout: context.out, stderr: context.err, paint: context.paintErr }));
+  } finally {
+    interruption.dispose();
+  }
+}
