@@ -21,10 +21,25 @@ export function processContext(): CliContext {
     stdout,
     stderr,
     env,
-    out: (text) => void stdout.write(text),
-    err: (text) => void stderr.write(text),
+    out: writerIgnoringClosedPipe(stdout),
+    err: writerIgnoringClosedPipe(stderr),
     paint: painter(colorEnabled(stdout, env)),
     paintErr: painter(colorEnabled(stderr, env)),
     interactive: stdout.isTTY === true && env.TERM !== 'dumb' && env.CI === undefined,
+  };
+}
+
+/**
+ * A writer that goes quiet once its reader has gone (`modelhaul install --json | head -1`): the
+ * work goes on to a consistent end instead of dying on EPIPE with a stack trace.
+ */
+function writerIgnoringClosedPipe(stream: NodeJS.WriteStream): (text: string) => void {
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') closed = true;
+    else throw error;
+  });
+  return (text) => {
+    if (!closed) stream.write(text);
   };
 }

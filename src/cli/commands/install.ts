@@ -41,8 +41,10 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
     .option('--concurrency <n>', 'artifacts downloaded at the same time', positiveInteger(32), DEFAULT_CONCURRENCY)
     .option('--connections <n>', `connections per large file when the server allows ranges (1-${MAX_CONNECTIONS})`, positiveInteger(MAX_CONNECTIONS), DEFAULT_CONNECTIONS)
     .option('--retries <n>', 'failed attempts in a row, without progress, before an artifact fails', nonNegativeInteger, DEFAULT_RETRIES)
-    .option('--retry-delay <seconds>', 'first retry delay; it doubles with each retry, with jitter, up to 30 s', seconds, 500)
-    .option('--stall-timeout <seconds>', 'seconds without data before a connection counts as stalled', seconds, 30_000)
+    .addOption(
+      new Option('--retry-delay <seconds>', 'first retry delay; it doubles with each retry, with jitter, up to 30 s').argParser(seconds).default(500, '0.5'),
+    )
+    .addOption(new Option('--stall-timeout <seconds>', 'seconds without data before a connection counts as stalled').argParser(seconds).default(30_000, '30'))
     .option('--lock-timeout <seconds>', 'seconds to wait for another modelhaul installing into the same dir', seconds)
     .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
     .option('--token <token>', 'access token sent as "Authorization: Bearer" to --token-origin only (default: $HF_TOKEN)')
