@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   MANIFEST_VERSION: {
     meaning: 'The manifest uses a schemaVersion this modelhaul does not know.',
     retryable: false,
-    hint: 'Upgrade modelhaul to the version named in the message, or ask the app vendor for a manifest with schemaVersion 1.',
+    hint: 'Upgrade modelhaul (`npm install modelhaul@latest`) to a version that reads this schemaVersion, or ask the app vendor for a manifest with schemaVersion 1.',
   },
   INSECURE_URL: {
     meaning: 'An artifact URL uses plain http to a host that is not loopback.',

@@ -61,7 +61,7 @@ export interface InstallOptions {
   retryBaseDelayMs?: number;
   /** Longest retry delay in milliseconds. Default 30 000. */
   retryMaxDelayMs?: number;
-  /** Make downloaded bytes durable and record them at least every this many bytes. Default 32 MiB. */
+  /** Make downloaded bytes durable and record them at least every this many bytes. Default: 0.5% of the file, between 4 and 64 MiB. */
   checkpointBytes?: number;
   /** ...and at least this often, in milliseconds. Default 1000. */
   checkpointIntervalMs?: number;
@@ -122,10 +122,10 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       bytesToFetch: plan.reduce((sum, p) => sum + (p.action === 'skip' ? 0 : p.size - p.bytesOnDisk), 0),
     });
     const results = new Map<string, ArtifactResult>();
-    const fail = (artifact: Artifact, error: InstallError, bytesKept: number): void => {
+    const fail = (artifact: Artifact, error: InstallError, bytesKept: number, traffic = { resumedFrom: 0, bytesFetched: 0 }): void => {
       const json = error.forArtifact(artifact.id).toJSON();
       emit({ event: 'failed', id: artifact.id, code: json.code, hint: json.hint, retryable: json.retryable, error: json, bytesKept });
-      results.set(artifact.id, result(artifact, 'failed', 0, 0, json));
+      results.set(artifact.id, result(artifact, 'failed', traffic.resumedFrom, traffic.bytesFetched, json));
     };
 
     const work: Array<{ artifact: Artifact; planned: PlannedArtifact }> = [];
@@ -157,6 +157,8 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
             results.set(artifact.id, result(artifact, 'already-present', 0, 0));
             return;
           }
+          // Cancelled while hashing the file in place: no partial download to start now.
+          if (signal.aborted) return;
           const transfer = new ArtifactTransfer({ artifact, layout, dispatchers, credentials, signal, settings, emit });
           const artifactStarted = performance.now();
           try {
@@ -173,7 +175,10 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
             });
             results.set(artifact.id, result(artifact, 'installed', verified.resumedFrom, verified.bytesFetched));
           } catch (error) {
-            fail(artifact, asInstallError(error, signal, artifact.id), transfer.bytesKept);
+            fail(artifact, asInstallError(error, signal, artifact.id), transfer.bytesKept, {
+              resumedFrom: transfer.reusedBytes,
+              bytesFetched: transfer.fetchedBytes,
+            });
           }
         },
         () => signal.aborted,
@@ -331,7 +336,7 @@ function transferSettings(options: InstallOptions): TransferSettings {
     retryMaxDelayMs: options.retryMaxDelayMs ?? 30_000,
     connections: Math.max(1, Math.min(MAX_CONNECTIONS, options.connections ?? DEFAULT_CONNECTIONS)),
     minSegmentBytes: options.minSegmentBytes ?? 8 * 1024 * 1024,
-    checkpointBytes: options.checkpointBytes ?? 32 * 1024 * 1024,
+    checkpointBytes: options.checkpointBytes,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 1000,
     allowHttp: options.allowHttp ?? false,
     userAgent: `modelhaul/${MODELHAUL_VERSION}`,

@@ -21,6 +21,8 @@ import type { Credentials } from '../http/credentials.js';
 import { checkResponse, type RangeRequest } from './check-response.js';
 import { createPartial, discardPartial, openExistingPartial } from './partial-file.js';
 import { PrefixHasher } from './prefix-hasher.js';
+import { WorkerHasher } from './worker-hasher.js';
+import type { FileHasher } from './file-hasher.js';
 import { PositionalWriter } from './positional-writer.js';
 import { ProgressMeter } from './progress-meter.js';
 import { SegmentTable, type LiveSegment } from './segments.js';
@@ -34,8 +36,11 @@ export interface TransferSettings {
   connections: number;
   /** A file is split between connections only in pieces at least this large. */
   minSegmentBytes: number;
-  /** Make the written bytes durable and record them at least this often... */
-  checkpointBytes: number;
+  /**
+   * Make the written bytes durable and record them at least every this many bytes; undefined
+   * chooses 0.5% of the file, between 4 and 64 MiB, which bounds what a crash costs to re-fetch.
+   */
+  checkpointBytes: number | undefined;
   /** ...or this often, whichever comes first. */
   checkpointIntervalMs: number;
   allowHttp: boolean;
@@ -77,6 +82,9 @@ class StartOver extends Error {
   }
 }
 
+/** Files at least this large are hashed on a worker thread. */
+const WORKER_HASH_MIN_BYTES = 16 * 1024 * 1024;
+
 /** Restarts from zero allowed in one run before modelhaul gives up on a server that keeps changing. */
 const MAX_START_OVERS = 3;
 
@@ -93,7 +101,7 @@ export class ArtifactTransfer {
   private record!: ResumeRecord;
   private file!: FileHandle;
   private segments!: SegmentTable;
-  private hasher!: PrefixHasher;
+  private hasher!: FileHasher;
   private readonly meter = new ProgressMeter();
 
   private resumedFrom = 0;
@@ -125,7 +133,19 @@ export class ArtifactTransfer {
     } catch (error) {
       await this.file.close().catch(() => undefined);
       throw error;
+    } finally {
+      await this.hasher.close();
     }
+  }
+
+  /** Bytes that came over the network in this run, for the result of a failed artifact too. */
+  get fetchedBytes(): number {
+    return this.bytesFetched;
+  }
+
+  /** Bytes from an earlier run this one continued from (0 once they were discarded). */
+  get reusedBytes(): number {
+    return this.resumedFrom;
   }
 
   /** Bytes of this artifact that are safe on disk, for a failure report ("412 MB kept"). */
@@ -152,7 +172,7 @@ export class ArtifactTransfer {
         else if (fileSize > this.artifact.size) await this.truncate(this.artifact.size);
         this.resumedFrom = this.segments.durableBytes;
         this.lastCheckpointBytes = this.resumedFrom;
-        this.hasher = new PrefixHasher(this.file, this.artifact.size, this.segments);
+        this.hasher = this.createHasher();
         return;
       }
     }
@@ -172,7 +192,23 @@ export class ArtifactTransfer {
     this.file = await createPartial(this.partialPath, this.artifact.id);
     this.record = newResumeRecord(this.artifact);
     this.segments = new SegmentTable(this.artifact.size, this.record.segments);
-    this.hasher = new PrefixHasher(this.file, this.artifact.size, this.segments);
+    this.hasher = this.createHasher();
+  }
+
+  /**
+   * Large files are hashed on a worker thread, off the thread that receives and writes (the one
+   * that bounds a single stream's speed); small ones on this thread, where starting a worker
+   * would cost more than the hashing.
+   */
+  private createHasher(): FileHasher {
+    if (this.artifact.size >= WORKER_HASH_MIN_BYTES) {
+      try {
+        return new WorkerHasher(this.partialPath, this.artifact.size, () => this.segments.contiguousWrittenEnd());
+      } catch {
+        // No worker threads here (a restricted embedding): hash on this thread instead.
+      }
+    }
+    return new PrefixHasher(this.file, this.artifact.size, this.segments);
   }
 
   private async downloadAndHash(): Promise<VerifiedPartial> {
@@ -296,7 +332,8 @@ export class ArtifactTransfer {
   private async helperConnection(signal: AbortSignal): Promise<void> {
     for (;;) {
       if (signal.aborted) return;
-      const segment = this.segments.claimForNewConnection(this.context.settings.minSegmentBytes);
+      const { connections, minSegmentBytes } = this.context.settings;
+      const segment = this.segments.claimForNewConnection(pieceBytesFor(this.artifact.size, connections, minSegmentBytes), minSegmentBytes);
       if (!segment) return;
       const opened = await this.openSegment(segment, signal, false);
       if (opened === 'complete') continue;
@@ -476,7 +513,8 @@ export class ArtifactTransfer {
     if (rate !== undefined) {
       this.context.emit({ event: 'progress', id: this.artifact.id, bytes: written, total: this.artifact.size, bytesPerSecond: rate });
     }
-    const { checkpointBytes, checkpointIntervalMs } = this.context.settings;
+    const { checkpointIntervalMs } = this.context.settings;
+    const checkpointBytes = this.context.settings.checkpointBytes ?? checkpointBytesFor(this.artifact.size);
     if (
       this.checkpointing === undefined &&
       (written - this.lastCheckpointBytes >= checkpointBytes || performance.now() - this.lastCheckpointAt >= checkpointIntervalMs)
@@ -513,7 +551,10 @@ export class ArtifactTransfer {
       } catch (error) {
         throw fsError(error, 'write the resume record', this.recordPath, this.artifact.id);
       }
-      if (generation === this.checkpointGeneration) this.segments.markDurable(snapshot);
+      if (generation === this.checkpointGeneration) {
+        this.segments.markDurable(snapshot);
+        this.segments.mergeCompleted();
+      }
     })();
     this.checkpointing = work.finally(() => {
       this.checkpointing = undefined;
@@ -546,6 +587,8 @@ export class ArtifactTransfer {
     this.checkpointGeneration++;
     await this.checkpointing?.catch(() => undefined);
     this.segments.resetToEmpty();
+    // Before the cut: a hasher reading back must never take the shortened file for data.
+    this.hasher.reset();
     this.record = newResumeRecord(this.artifact);
     try {
       await writeResumeRecord(this.recordPath, this.record);
@@ -553,7 +596,6 @@ export class ArtifactTransfer {
       throw fsError(error, 'write the resume record', this.recordPath, this.artifact.id);
     }
     await this.truncate(0);
-    this.hasher.reset();
     this.meter.reset();
     this.resumedFrom = 0;
     this.lastCheckpointBytes = 0;
@@ -599,4 +641,19 @@ export class ArtifactTransfer {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** The default checkpoint distance: 0.5% of the file, at least 4 MiB, at most 64 MiB. */
+export function checkpointBytesFor(size: number): number {
+  const mib = 1024 * 1024;
+  return Math.min(64 * mib, Math.max(4 * mib, Math.round(size / 200)));
+}
+
+/**
+ * How much of a file one request of a segmented download asks for: small enough that the
+ * contiguous, hashable prefix trails the download front by a few pieces, large enough that the
+ * time to first byte of each request stays small against its transfer time.
+ */
+export function pieceBytesFor(size: number, connections: number, minSegmentBytes: number): number {
+  return Math.min(64 * 1024 * 1024, Math.max(minSegmentBytes, Math.round(size / (connections * 4))));
 }

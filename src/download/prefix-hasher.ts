@@ -1,5 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import type { FileHasher } from './file-hasher.js';
 
 /** How the hasher sees the file: which bytes have been written, by range. */
 export interface WrittenRanges {
@@ -16,7 +17,7 @@ const READ_BACK_CHUNK = 1024 * 1024;
  * run, or a segment that arrived before the segments in front of it, while it is still in the page
  * cache). Either way every byte is hashed once, in order, so the digest is of the file as written.
  */
-export class PrefixHasher {
+export class PrefixHasher implements FileHasher {
   private hash: Hash = createHash('sha256');
   private position = 0;
   private readingBack = false;
@@ -105,6 +106,11 @@ export class PrefixHasher {
       }
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
+  }
+
+  /** Nothing to release: the hashing runs on this thread. */
+  close(): Promise<void> {
+    return Promise.resolve();
   }
 
   private wake(): void {

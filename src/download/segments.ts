@@ -79,6 +79,17 @@ export class SegmentTable implements WrittenRanges {
     }
   }
 
+  /** End of the bytes written without a gap from offset 0: how far the file can be hashed. */
+  contiguousWrittenEnd(): number {
+    let end = 0;
+    for (const segment of this.list) {
+      if (segment.start !== end) break;
+      end = segment.start + segment.written;
+      if (segment.written < segment.end - segment.start) break;
+    }
+    return end;
+  }
+
   writtenEndAt(offset: number): number {
     const segment = this.list.find((s) => s.start <= offset && offset < s.end);
     if (!segment) return offset;
@@ -91,14 +102,17 @@ export class SegmentTable implements WrittenRanges {
   }
 
   /**
-   * Takes work for another connection: an idle unfinished segment, or else the second half of
-   * the active segment with the most left to fetch (that segment's connection stops at the new
-   * boundary). Nothing when no remaining range is worth a connection of its own.
+   * Takes work for another connection, in file order so that the hashed prefix stays close behind
+   * the download: the first unclaimed piece, or else a piece cut from the front of the range a
+   * connection still has ahead of it (the rest of that range becomes unclaimed, to be handed out
+   * piece by piece). Near the end, when little is left, the far half of the widest range. Nothing
+   * when no remaining range is worth a connection of its own.
    */
-  claimForNewConnection(minSplitBytes: number): LiveSegment | undefined {
+  claimForNewConnection(pieceBytes: number, minSplitBytes: number): LiveSegment | undefined {
     const idle = this.firstIdle();
     if (idle) {
       idle.active = true;
+      this.limitToPiece(idle, pieceBytes, minSplitBytes);
       return idle;
     }
     let widest: LiveSegment | undefined;
@@ -108,12 +122,51 @@ export class SegmentTable implements WrittenRanges {
     }
     if (!widest || remaining(widest) < 2 * minSplitBytes) return undefined;
     const from = widest.start + widest.received;
-    const split = from + alignDown(Math.floor((widest.end - from) / 2), 64 * 1024);
+    const ahead = widest.end - from;
+    const split = ahead > 2 * pieceBytes ? from + pieceBytes : from + alignDown(Math.floor(ahead / 2), 64 * 1024);
     const tail: LiveSegment = { start: split, end: widest.end, durable: 0, written: 0, received: 0, active: true };
     widest.end = split;
     this.list.splice(this.list.indexOf(widest) + 1, 0, tail);
+    this.limitToPiece(tail, pieceBytes, minSplitBytes);
     return tail;
   }
+
+  /**
+   * Shortens a claimed segment to one piece past what it already has, leaving the rest as an
+   * unclaimed segment of its own, unless that rest would be too small to be worth a request.
+   */
+  private limitToPiece(segment: LiveSegment, pieceBytes: number, minSplitBytes: number): void {
+    const pieceEnd = segment.start + segment.received + pieceBytes;
+    if (segment.end - pieceEnd < minSplitBytes) return;
+    const rest: LiveSegment = { start: pieceEnd, end: segment.end, durable: 0, written: 0, received: 0, active: false };
+    segment.end = pieceEnd;
+    this.list.splice(this.list.indexOf(segment) + 1, 0, rest);
+  }
+
+  /**
+   * Merges neighbours that are complete and durable into one segment, so that a file fetched in
+   * many pieces keeps a short resume record.
+   */
+  mergeCompleted(): void {
+    const merged: LiveSegment[] = [];
+    for (const segment of this.list) {
+      const previous = merged[merged.length - 1];
+      if (previous && isSettled(previous) && isSettled(segment)) {
+        previous.end = segment.end;
+        previous.durable += segment.durable;
+        previous.written += segment.written;
+        previous.received += segment.received;
+      } else {
+        merged.push(segment);
+      }
+    }
+    this.list = merged;
+  }
+}
+
+function isSettled(segment: LiveSegment): boolean {
+  const length = segment.end - segment.start;
+  return !segment.active && segment.durable === length && segment.written === length;
 }
 
 function remaining(segment: LiveSegment): number {
