@@ -471,6 +471,7 @@ export class ArtifactTransfer {
           segment.received += data.length;
           position += data.length;
           await writer.push(position - data.length, data);
+          await this.keepDurablePointClose();
         }
         if (position >= segment.end && segment.end < promisedEnd) break;
       }
@@ -500,6 +501,21 @@ export class ArtifactTransfer {
       throw new InstallError('NETWORK', `The response ended after ${position - request.first} of ${promisedEnd - request.first} bytes`, {
         artifactId: this.artifact.id,
         details: { received: position - request.first, expected: promisedEnd - request.first },
+      });
+    }
+  }
+
+  /**
+   * Reading pauses while more than a few checkpoints' worth of written bytes wait for their
+   * fdatasync. Without it a network faster than the disk runs ahead of the durable point, each
+   * sync has more to flush, and a crash costs far more than one checkpoint of re-download; the
+   * download then goes at the speed the disk makes bytes durable, which is the real floor.
+   */
+  private async keepDurablePointClose(): Promise<void> {
+    const limit = 3 * (this.context.settings.checkpointBytes ?? checkpointBytesFor(this.artifact.size));
+    while (this.segments.writtenBytes - this.segments.durableBytes > limit && this.backgroundFailure === undefined) {
+      await (this.checkpointing ?? this.checkpoint()).catch((error: unknown) => {
+        this.backgroundFailure ??= asError(error);
       });
     }
   }
