@@ -23,6 +23,10 @@ fi
 
 echo "modelhaul: installing Debian packages: ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >/dev/null
+apt-get update -qq >/dev/null || echo "modelhaul: apt-get update failed; trying the installed package lists" >&2
+# One package at a time, so that one that cannot be installed only skips what needs it.
 # policy-rc.d may refuse to start the distribution's nginx service; modelhaul never uses it.
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+for package in "${missing[@]}"; do
+  apt-get install -y -qq --no-install-recommends "$package" >/dev/null \
+    || echo "modelhaul: could not install $package; what needs it is skipped" >&2
+done
