@@ -89,20 +89,10 @@ export const ERROR_CODES = {
     retryable: true,
     hint: 'Run the same command again to resume; downloaded bytes are kept.',
   },
-  NOT_INSTALLED: {
-    meaning: 'An artifact that was asked about is not installed.',
-    retryable: false,
-    hint: 'Run `modelhaul install` with the same manifest and dir.',
-  },
   NOT_FOUND: {
     meaning: 'An artifact id or file named on the command line does not exist.',
     retryable: false,
     hint: 'Check the id against `modelhaul status` and the file name.',
-  },
-  VERIFY_FAILED: {
-    meaning: 'An installed file no longer has the SHA-256 that was verified when it was installed.',
-    retryable: false,
-    hint: 'The file was modified or damaged on disk; run `modelhaul install` to download it again.',
   },
 } as const satisfies Record<string, { meaning: string; retryable: boolean; hint: string }>;
 
