@@ -8,7 +8,7 @@
 // root too. Each is skipped with a message where it cannot be set up.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, mkdir, readFile, readdir } from 'node:fs/promises';
+import { chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -219,4 +219,35 @@ test('a final folder the installing user cannot write gives PERMISSION_DENIED at
   const inspection = await inspectInstallDir(dir, expected);
   assert.deepEqual(inspection.violations, []);
   assert.deepEqual(inspection.artifacts.map((a) => [a.final, a.installRecord]), [['correct', 'valid']]);
+});
+
+test('as an unprivileged user: an unreadable manifest and an install dir it may not write both give PERMISSION_DENIED, and nothing is created', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root, to run the CLI as the unprivileged user nobody (root ignores file modes)');
+    return;
+  }
+  const b = await bundle(t, 'permissions-input');
+  await chmod(b.work, 0o755);
+  const asNobody: CliOptions = { uid: NOBODY, gid: NOBODY, env: { HOME: b.work } };
+  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI_PATH)}, 4)`], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) {
+    t.skip(`cannot run the CLI as uid ${NOBODY} here: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
+    return;
+  }
+
+  // The unit tests of the manifest loader and the lock cover these cases too, but skip as root.
+  const secret = join(b.work, 'secret.json');
+  await writeFile(secret, await readFile(b.manifest));
+  await chmod(secret, 0o000);
+  const unreadable = await runCli(['status', '--manifest', secret, '--dir', b.dir], asNobody);
+  assert.equal(unreadable.code, 1, unreadable.stderr);
+  assert.match(unreadable.stderr, /PERMISSION_DENIED: cannot read manifest file/);
+
+  // The install dir belongs to root with mode 0755: the lock, the first thing written, is refused.
+  await chmod(b.dir, 0o755);
+  const refused = await runCli(installArgs(b.manifest, b.dir), asNobody);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /PERMISSION_DENIED/);
+  assert.deepEqual(await readdir(b.dir), []);
+  assert.equal(b.origin.requests.length, 0, 'nothing was requested');
 });
