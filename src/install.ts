@@ -19,6 +19,7 @@ import { hashFile } from './verify/hash-file.js';
 import { runPool } from './task-pool.js';
 import { EventChannel } from './event-channel.js';
 import { MODELHAUL_VERSION } from './version.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, DEFAULT_STALL_TIMEOUT_MS, MAX_CONNECTIONS } from './defaults.js';
 
 /**
  * Options of {@link installBundle}. Only `dir` is required.
@@ -81,11 +82,7 @@ export interface InstallResult {
   elapsedMs: number;
 }
 
-export const DEFAULT_CONCURRENCY = 3;
-export const DEFAULT_CONNECTIONS = 4;
-export const MAX_CONNECTIONS = 16;
-export const DEFAULT_RETRIES = 5;
-export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+export { DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, MAX_CONNECTIONS, DEFAULT_RETRIES, DEFAULT_STALL_TIMEOUT_MS };
 
 /**
  * Installs every artifact of a manifest into `options.dir`: skips what is already installed and

@@ -22,6 +22,9 @@ export function seconds(value: string): number {
   return Math.round(parsed * 1000);
 }
 
+/** The bundle a command works on when no --manifest or --bundle is given. */
+export const DEFAULT_BUNDLE = 'voice-assistant';
+
 /** --manifest, --bundle and --dir: what every bundle command works on. */
 export function addTargetOptions(command: Command): Command {
   return command

@@ -2,6 +2,9 @@ import { Command, CommanderError } from 'commander';
 import { MODELHAUL_VERSION } from '../version.js';
 import { EXIT } from './exit-codes.js';
 import type { CliContext } from './context.js';
+// Each commands/<name>.ts only defines its command (options, help, examples) and stays cheap to
+// load; its action imports commands/<name>-action.ts, and with it the engine, when it runs. So
+// `--help` loads commander alone and `status` no network or display code (test/cli-startup.test.ts).
 import { registerInstall } from './commands/install.js';
 import { registerStatus } from './commands/status.js';
 import { registerVerify } from './commands/verify.js';

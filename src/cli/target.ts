@@ -4,9 +4,7 @@ import { InstallError } from '../errors.js';
 import { loadManifestFile } from '../manifest/parse.js';
 import { BUILTIN_BUNDLES, findBundle } from '../manifest/bundles.js';
 import type { Manifest } from '../manifest/types.js';
-
-/** The bundle a command works on when no --manifest or --bundle is given. */
-export const DEFAULT_BUNDLE = 'voice-assistant';
+import { DEFAULT_BUNDLE } from './options.js';
 
 export interface TargetOptions {
   manifest?: string;

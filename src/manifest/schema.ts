@@ -3,11 +3,11 @@
  * reads after a field name (`artifacts[1].sha256: expected 64 hex characters`); `parse.ts` adds
  * the field name, orders the problems and turns them into an InstallError.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ErrorCode } from '../error-codes.js';
 import { checkRelativePath, findPathConflicts } from './path-safety.js';
-import type { ArtifactKind } from './types.js';
 import { checkUrl, type UrlPolicyOptions } from './url-policy.js';
+import { ARTIFACT_KINDS, KINDS } from './kinds.js';
 
 /** The only `schemaVersion` this modelhaul reads. */
 export const SCHEMA_VERSION = 1;
@@ -17,15 +17,6 @@ export const ARTIFACT_ID_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
 export const MAX_ID_LENGTH = 128;
 export const MAX_LABEL_LENGTH = 200;
 export const MAX_NAME_LENGTH = 200;
-
-// An object checked against a mapped type rather than an array, so that adding a kind to
-// ArtifactKind without adding it here (or the reverse) is a compile error.
-const KINDS = { stt: 'stt', llm: 'llm', tts: 'tts', other: 'other' } as const satisfies {
-  [K in ArtifactKind]: K;
-};
-
-/** Every {@link ArtifactKind}, in the order they are listed in messages. */
-export const ARTIFACT_KINDS: readonly ArtifactKind[] = Object.values(KINDS);
 
 /**
  * The keys an artifact object may have; any other key is an error (a typo like `sha265`). Used to

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { readJsonRecord, type RecordRead } from './json-record.js';
 import { writeFileAtomic } from './durable-fs.js';
 import { hasErrorCode } from './fs-error.js';

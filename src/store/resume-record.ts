@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Artifact } from '../manifest/types.js';
 import { readJsonRecord, type RecordRead } from './json-record.js';
 import { writeFileAtomic } from './durable-fs.js';

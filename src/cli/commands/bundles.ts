@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { listBundles } from '../../bundle-list.js';
-import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { formatBytes } from '../format.js';
-import { table } from '../render/table.js';
-import { DEFAULT_BUNDLE } from '../target.js';
+
+export interface BundlesCommandOptions {
+  json?: boolean;
+}
 
 export function registerBundles(program: Command, context: CliContext, setExitCode: (code: number) => void): void {
   program
@@ -19,21 +18,8 @@ Examples:
   $ modelhaul install --bundle voice-assistant-lite
   $ modelhaul bundles --json | jq '.bundles[] | {name, totalSize}'`,
     )
-    .action((options: { json?: boolean }) => {
-      const bundles = listBundles();
-      if (options.json) {
-        context.out(JSON.stringify({ event: 'bundles', default: DEFAULT_BUNDLE, bundles }) + '\n');
-      } else {
-        for (const bundle of bundles) {
-          const isDefault = bundle.name === DEFAULT_BUNDLE ? context.paint('dim', ' (default)') : '';
-          const count = `${bundle.artifactCount} ${bundle.artifactCount === 1 ? 'artifact' : 'artifacts'}`;
-          context.out(`${context.paint('bold', bundle.name)}${isDefault}  ${count}, ${formatBytes(bundle.totalSize)}\n`);
-          if (bundle.description !== undefined) context.out(`  ${bundle.description}\n`);
-          const rows = bundle.artifacts.map((a) => [a.kind, a.label, formatBytes(a.size), a.id]);
-          context.out(table(['KIND', 'LABEL', 'SIZE', 'ID'], rows).replace(/^/gm, '  ') + '\n\n');
-        }
-        context.out(`Install one with \`modelhaul install --bundle NAME\`; without --bundle, ${DEFAULT_BUNDLE} is installed.\n`);
-      }
-      setExitCode(EXIT.ok);
+    .action(async (options: BundlesCommandOptions) => {
+      const { runBundles } = await import('./bundles-action.js');
+      setExitCode(runBundles(options, context));
     });
 }

@@ -1,22 +1,7 @@
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { InstallError } from '../../errors.js';
-import { findBundle } from '../../manifest/bundles.js';
-import { runTour, type TourOutput, type TourResult } from '../../demo/tour.js';
-import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { formatBytes, formatDuration } from '../format.js';
-import { listenForInterruption } from '../signals.js';
-import { reportError } from '../report-error.js';
-import { DEFAULT_BUNDLE, resolveDir } from '../target.js';
-import { liveRenderer } from '../render/live-renderer.js';
-import { lineRenderer } from '../render/line-renderer.js';
-import { wrapText } from '../render/wrap.js';
 
-interface DemoCommandOptions {
+export interface DemoCommandOptions {
   keep?: boolean;
 }
 
@@ -39,108 +24,7 @@ Examples:
   $ modelhaul demo > demo.log    # plain lines, no colours or redraws`,
     )
     .action(async (options: DemoCommandOptions) => {
+      const { runDemo } = await import('./demo-action.js');
       setExitCode(await runDemo(options, context));
     });
-}
-
-async function runDemo(options: DemoCommandOptions, context: CliContext): Promise<number> {
-  const { paint } = context;
-  const keep = options.keep === true;
-  const workDir = await mkdtemp(path.join(tmpdir(), 'modelhaul-demo-'));
-  // The last resort for leaving nothing behind: runs on process.exit() and on a crash.
-  const removeNow = (): void => {
-    if (!keep) rmSync(workDir, { recursive: true, force: true });
-  };
-  process.once('exit', removeNow);
-  const restoreProxyEnv = bypassProxiesForLoopback();
-  const interruption = listenForInterruption((signal) => {
-    context.err(`\nmodelhaul demo: stopped by a second ${signal}.\n`);
-    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-  });
-  // Output piped into `head` that has exited (EPIPE) ends the tour rather than the process.
-  const outputGone = new AbortController();
-  const onOutputError = (): void => outputGone.abort(new Error('the output was closed'));
-  context.stdout.on('error', onOutputError);
-  const width = Math.min(100, (context.interactive ? context.stdout.columns : 0) || 100) - 1;
-  const say = (text: string): void => context.out(wrapText(text, width) + '\n');
-  const output: TourOutput = {
-    write: context.out,
-    paint,
-    width,
-    display: () => (context.interactive ? liveRenderer(context.stdout, paint) : lineRenderer(context.out, paint)),
-  };
-  say(`${paint('bold', 'modelhaul demo')}: a guided tour that runs entirely on this machine; no network needed.`);
-  say(`Working folder: ${workDir} (${keep ? 'kept at the end' : 'removed at the end; --keep keeps it'})\n`);
-
-  let result: TourResult | undefined;
-  let exitCode: number = EXIT.ok;
-  try {
-    result = await runTour(output, { workDir, signal: AbortSignal.any([interruption.signal, outputGone.signal]) });
-  } catch (error) {
-    if (outputGone.signal.aborted) {
-      exitCode = EXIT.failed;
-    } else if (interruption.received !== undefined && error instanceof InstallError && error.code === 'ABORTED') {
-      context.err(`\nmodelhaul demo: interrupted by ${interruption.received}.\n`);
-      exitCode = interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    } else {
-      exitCode = reportError(error, { json: false, stdout: context.out, stderr: context.err, paint: context.paintErr });
-    }
-  } finally {
-    interruption.dispose();
-    restoreProxyEnv();
-  }
-
-  const cleanup = keep ? undefined : await rm(workDir, { recursive: true, force: true }).then(() => 'removed', (error: unknown) => error);
-  process.off('exit', removeNow);
-  if (outputGone.signal.aborted) return exitCode;
-  context.stdout.off('error', onOutputError);
-  if (result) {
-    context.out(`\n${paint('bold', '── Done ──')}\n`);
-    say(
-      `In ${formatDuration(result.elapsedMs)}: a ${formatBytes(result.bundleBytes)} bundle installed through a cut connection, ` +
-        `${formatBytes(result.bytesReused)} reused instead of downloaded again, and a damaged file refused.`,
-    );
-  }
-  if (keep) {
-    context.out(`Kept the demo folder: ${workDir}\n`);
-    context.out(`  $ modelhaul status -m ${path.join(workDir, 'voice-assistant-demo.json')} -d ${path.join(workDir, 'models')}\n`);
-  } else if (cleanup === 'removed') {
-    context.out(`Removed the demo folder ${workDir}.\n`);
-  } else {
-    context.err(`modelhaul demo: could not remove ${workDir}: ${cleanup instanceof Error ? cleanup.message : String(cleanup)}\n`);
-    if (exitCode === EXIT.ok) exitCode = EXIT.failed;
-  }
-  if (!result) return exitCode;
-
-  if (result.problems.length > 0) {
-    context.err(`${context.paintErr('red', '✗ The demo did not go as expected:')}\n`);
-    for (const problem of result.problems) context.err(`  - ${problem}\n`);
-    context.err('  Please report this with the output above.\n');
-    return EXIT.failed;
-  }
-  const real = findBundle(DEFAULT_BUNDLE);
-  const realBytes = real ? real.artifacts.reduce((sum, a) => sum + a.size, 0) : 0;
-  context.out(`\nNext, for real (this downloads from huggingface.co):\n`);
-  context.out(`  ${paint('bold', 'modelhaul install')}     the ${DEFAULT_BUNDLE} bundle (${formatBytes(realBytes)}) into ${resolveDir(undefined, DEFAULT_BUNDLE, context.env)}\n`);
-  context.out(`  ${paint('bold', 'modelhaul status')}      what is installed there, read from metadata in an instant\n`);
-  context.out(`  ${paint('bold', 'modelhaul verify')}      re-hash the installed files\n`);
-  context.out(`  ${paint('bold', 'modelhaul --help')}      every command, with examples\n`);
-  return exitCode;
-}
-
-/**
- * The demo's server is on 127.0.0.1 in this very process: a proxy named by HTTP_PROXY could not
- * reach it, so loopback is added to NO_PROXY for the length of the tour (the engine reads the
- * proxy variables at each request). Returns a function that puts the variables back.
- */
-function bypassProxiesForLoopback(env: NodeJS.ProcessEnv = process.env): () => void {
-  const keys = ['no_proxy', 'NO_PROXY'] as const;
-  const saved = keys.map((key) => [key, env[key]] as const);
-  for (const key of keys) env[key] = [env[key], '127.0.0.1'].filter((value) => value !== undefined && value !== '').join(',');
-  return () => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete env[key];
-      else env[key] = value;
-    }
-  };
 }

@@ -1,18 +1,9 @@
 import { Option, type Command } from 'commander';
-import { installBundle, DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, MAX_CONNECTIONS } from '../../install.js';
-import type { Credentials } from '../../http/credentials.js';
-import { InstallError } from '../../errors.js';
-import { EXIT } from '../exit-codes.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, MAX_CONNECTIONS } from '../../defaults.js';
 import type { CliContext } from '../context.js';
-import { listenForInterruption } from '../signals.js';
-import { reportError } from '../report-error.js';
-import { resolveTarget } from '../target.js';
 import { addTargetOptions, nonNegativeInteger, positiveInteger, seconds } from '../options.js';
-import { jsonRenderer, type InstallRenderer } from '../render/install-renderer.js';
-import { liveRenderer } from '../render/live-renderer.js';
-import { lineRenderer } from '../render/line-renderer.js';
 
-interface InstallCommandOptions {
+export interface InstallCommandOptions {
   manifest?: string;
   bundle?: string;
   dir?: string;
@@ -65,63 +56,7 @@ Exit codes: 0 all installed, 1 some failed (the rest are installed), 2 bad usage
 130/143 interrupted by SIGINT/SIGTERM (downloads are kept; run the same command to resume).`,
     )
     .action(async (options: InstallCommandOptions) => {
+      const { runInstall } = await import('./install-action.js');
       setExitCode(await runInstall(options, context));
     });
-}
-
-async function runInstall(options: InstallCommandOptions, context: CliContext): Promise<number> {
-  const json = options.json === true;
-  const errorOutput = { json, stdout: context.out, stderr: context.err, paint: context.paintErr };
-  let target;
-  try {
-    target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true }, context.env);
-  } catch (error) {
-    return reportError(error, errorOutput);
-  }
-  const renderer = chooseRenderer(options, context);
-  const interruption = listenForInterruption((signal) => {
-    renderer.close();
-    context.err(`\nmodelhaul: second ${signal}, stopping now; downloaded bytes are kept.\n`);
-    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-  });
-  try {
-    const result = await installBundle(target.manifest, {
-      dir: target.dir,
-      signal: interruption.signal,
-      concurrency: options.concurrency,
-      connections: options.connections,
-      retries: options.retries,
-      retryBaseDelayMs: options.retryDelay,
-      stallTimeoutMs: options.stallTimeout,
-      allowHttp: options.allowHttp === true,
-      credentials: credentialsFrom(options, context.env),
-      ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
-      ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
-      ...(options.checkpointInterval !== undefined ? { checkpointIntervalMs: options.checkpointInterval } : {}),
-      onEvent: (event) => renderer.event(event),
-    });
-    renderer.close();
-    return result.ok ? EXIT.ok : EXIT.failed;
-  } catch (error) {
-    renderer.close();
-    if (interruption.received !== undefined && error instanceof InstallError && error.code === 'ABORTED') {
-      if (!json) context.err(`modelhaul: interrupted by ${interruption.received}; downloaded bytes are kept, run the same command to resume.\n`);
-      return interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    }
-    return reportError(error, errorOutput);
-  } finally {
-    interruption.dispose();
-  }
-}
-
-function chooseRenderer(options: InstallCommandOptions, context: CliContext): InstallRenderer {
-  if (options.json) return jsonRenderer(context.out);
-  if (context.interactive && !options.quiet) return liveRenderer(context.stdout, context.paint);
-  return lineRenderer(context.out, context.paint, { quiet: options.quiet === true });
-}
-
-function credentialsFrom(options: InstallCommandOptions, env: NodeJS.ProcessEnv): Credentials | undefined {
-  const token = options.token ?? env.HF_TOKEN;
-  if (token === undefined || token === '') return undefined;
-  return { [new URL(options.tokenOrigin).origin]: `Bearer ${token}` };
 }

@@ -1,15 +1,8 @@
 import type { Command } from 'commander';
-import { bundleStatus, type ArtifactStatus } from '../../status.js';
-import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { reportError } from '../report-error.js';
-import { resolveTarget } from '../target.js';
 import { addTargetOptions } from '../options.js';
-import { formatBytes } from '../format.js';
-import { table } from '../render/table.js';
-import type { Painter } from '../render/paint.js';
 
-interface StatusCommandOptions {
+export interface StatusCommandOptions {
   manifest?: string;
   bundle?: string;
   dir?: string;
@@ -31,34 +24,7 @@ Examples:
   $ modelhaul status --manifest models.json --dir ./models --json`,
     )
     .action(async (options: StatusCommandOptions) => {
-      try {
-        const target = await resolveTarget({ ...options, allowHttp: true }, context.env);
-        const status = await bundleStatus(target.manifest, target.dir);
-        if (options.json) {
-          context.out(JSON.stringify({ event: 'status', ...status }) + '\n');
-        } else {
-          context.out(`${context.paint('bold', status.bundle)} in ${status.dir}\n`);
-          context.out(table(['ARTIFACT', 'STATE', 'SIZE', 'WHERE'], status.artifacts.map((a) => statusRow(a, context.paint))) + '\n');
-          const missing = status.artifacts.filter((a) => a.state !== 'installed').length;
-          context.out(status.complete ? context.paint('green', 'All artifacts are installed.\n') : `${missing} of ${status.artifacts.length} not installed: run \`modelhaul install\` with the same options.\n`);
-        }
-        setExitCode(EXIT.ok);
-      } catch (error) {
-        setExitCode(reportError(error, { json: options.json === true, stdout: context.out, stderr: context.err, paint: context.paintErr }));
-      }
+      const { runStatus } = await import('./status-action.js');
+      setExitCode(await runStatus(options, context));
     });
-}
-
-function statusRow(artifact: ArtifactStatus, paint: Painter): string[] {
-  const size =
-    artifact.state === 'partial' ? `${formatBytes(artifact.bytesOnDisk)} of ${formatBytes(artifact.size)}` : formatBytes(artifact.size);
-  const state =
-    artifact.state === 'installed'
-      ? paint('green', 'installed')
-      : artifact.state === 'changed'
-        ? paint('yellow', `changed (${artifact.reason ?? ''})`)
-        : artifact.state === 'partial'
-          ? paint('cyan', 'partial')
-          : paint('dim', 'missing');
-  return [`${artifact.label} (${artifact.id})`, state, size, artifact.path];
 }

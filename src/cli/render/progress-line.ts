@@ -1,4 +1,3 @@
-import { createLogUpdate } from 'log-update';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatRate, percent } from '../format.js';
 import { bar } from './install-text.js';
@@ -13,10 +12,12 @@ const NO_PROGRESS: ProgressLine = { update: () => undefined, clear: () => undefi
 
 /**
  * A progress line on a terminal (bar, bytes, rate; at most ~10 redraws a second), nothing
- * otherwise: in CI logs and with --json a redrawn line is only noise.
+ * otherwise: in CI logs and with --json a redrawn line is only noise. log-update is loaded only
+ * when the line is shown.
  */
-export function progressLine(context: CliContext, enabled: boolean): ProgressLine {
+export async function progressLine(context: CliContext, enabled: boolean): Promise<ProgressLine> {
   if (!enabled || !context.interactive) return NO_PROGRESS;
+  const { createLogUpdate } = await import('log-update');
   const live = createLogUpdate(context.stdout);
   let started = performance.now();
   let lastDraw = 0;

@@ -1,0 +1,72 @@
+import { installBundle } from '../../install.js';
+import type { Credentials } from '../../http/credentials.js';
+import { InstallError } from '../../errors.js';
+import { EXIT } from '../exit-codes.js';
+import type { CliContext } from '../context.js';
+import { listenForInterruption } from '../signals.js';
+import { reportError } from '../report-error.js';
+import { resolveTarget } from '../target.js';
+import { jsonRenderer, type InstallRenderer } from '../render/install-renderer.js';
+import { lineRenderer } from '../render/line-renderer.js';
+import type { InstallCommandOptions } from './install.js';
+
+export async function runInstall(options: InstallCommandOptions, context: CliContext): Promise<number> {
+  const json = options.json === true;
+  const errorOutput = { json, stdout: context.out, stderr: context.err, paint: context.paintErr };
+  let target;
+  try {
+    target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true }, context.env);
+  } catch (error) {
+    return reportError(error, errorOutput);
+  }
+  const renderer = await chooseRenderer(options, context);
+  const interruption = listenForInterruption((signal) => {
+    renderer.close();
+    context.err(`\nmodelhaul: second ${signal}, stopping now; downloaded bytes are kept.\n`);
+    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
+  });
+  try {
+    const result = await installBundle(target.manifest, {
+      dir: target.dir,
+      signal: interruption.signal,
+      concurrency: options.concurrency,
+      connections: options.connections,
+      retries: options.retries,
+      retryBaseDelayMs: options.retryDelay,
+      stallTimeoutMs: options.stallTimeout,
+      allowHttp: options.allowHttp === true,
+      credentials: credentialsFrom(options, context.env),
+      ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
+      ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
+      ...(options.checkpointInterval !== undefined ? { checkpointIntervalMs: options.checkpointInterval } : {}),
+      onEvent: (event) => renderer.event(event),
+    });
+    renderer.close();
+    return result.ok ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    renderer.close();
+    if (interruption.received !== undefined && error instanceof InstallError && error.code === 'ABORTED') {
+      if (!json) context.err(`modelhaul: interrupted by ${interruption.received}; downloaded bytes are kept, run the same command to resume.\n`);
+      return interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+    }
+    return reportError(error, errorOutput);
+  } finally {
+    interruption.dispose();
+  }
+}
+
+async function chooseRenderer(options: InstallCommandOptions, context: CliContext): Promise<InstallRenderer> {
+  if (options.json) return jsonRenderer(context.out);
+  if (context.interactive && !options.quiet) {
+    // The live view, and log-update with it, is loaded only for a terminal that shows it.
+    const { liveRenderer } = await import('../render/live-renderer.js');
+    return liveRenderer(context.stdout, context.paint);
+  }
+  return lineRenderer(context.out, context.paint, { quiet: options.quiet === true });
+}
+
+function credentialsFrom(options: InstallCommandOptions, env: NodeJS.ProcessEnv): Credentials | undefined {
+  const token = options.token ?? env.HF_TOKEN;
+  if (token === undefined || token === '') return undefined;
+  return { [new URL(options.tokenOrigin).origin]: `Bearer ${token}` };
+}
