@@ -14,9 +14,9 @@ export async function ensureBuiltCli(repoRoot: string, log: (line: string) => vo
   const built = await stat(script).then((s) => s.mtimeMs, () => undefined);
   const newestSource = await newestMtime(join(repoRoot, 'src'));
   if (built === undefined || built < newestSource) {
-    log(`bench: ${built === undefined ? 'dist/ is missing' : 'src/ changed since the last build'}; building (tsc -p tsconfig.build.json)`);
-    const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-    await run(process.execPath, [tsc, '-p', join(repoRoot, 'tsconfig.build.json')], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
+    log(`bench: ${built === undefined ? 'dist/ is missing' : 'src/ changed since the last build'}; building (npm run build)`);
+    // The project's own build (tsc, then the bundled CLI), so the CLI measured is the one users run.
+    await run('npm', ['run', 'build'], { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 });
   }
   return { node: process.execPath, script };
 }
