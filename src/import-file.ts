@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
-import { lstat, mkdir, open, rename, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { InstallError } from './errors.js';
+import { prepareInstallDirs } from './store/prepare-install-dirs.js';
 import { parseManifest } from './manifest/parse.js';
 import { findArtifacts } from './manifest/find-artifacts.js';
 import type { Artifact } from './manifest/types.js';
@@ -11,7 +12,6 @@ import { acquireInstallLock } from './store/install-lock.js';
 import { promoteVerified } from './store/promote.js';
 import { removeFile } from './store/durable-fs.js';
 import { fsError, hasErrorCode } from './store/fs-error.js';
-import { ensurePrivateDir } from './download/partial-file.js';
 import { abortedError } from './http/network-error.js';
 import { inspectArtifact } from './artifact-state.js';
 import { hashFile } from './verify/hash-file.js';
@@ -92,7 +92,7 @@ export async function importArtifact(manifest: unknown, dir: string, source: str
   if (!sameFile(before, after)) throw changedWhileRead(sourcePath, artifact);
   if (sha256 !== artifact.sha256) throw checksumMismatch(sourcePath, artifact, sha256);
 
-  await prepareDirs(layout);
+  await prepareInstallDirs(layout);
   const lock = await acquireInstallLock(layout.lockPath, {
     ...(options.signal ? { signal: options.signal } : {}),
     ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
@@ -297,15 +297,4 @@ function changedWhileRead(source: string, artifact: Artifact): InstallError {
 
 async function isInstalled(layout: InstallLayout, artifact: Artifact): Promise<boolean> {
   return (await inspectArtifact(layout, artifact)).state === 'installed';
-}
-
-async function prepareDirs(layout: InstallLayout): Promise<void> {
-  try {
-    await mkdir(layout.dir, { recursive: true });
-  } catch (error) {
-    throw fsError(error, 'create the install dir', layout.dir);
-  }
-  await ensurePrivateDir(layout.privateDir);
-  await ensurePrivateDir(layout.stagingDir);
-  await ensurePrivateDir(layout.installedDir);
 }

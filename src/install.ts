@@ -1,4 +1,5 @@
-import { mkdir, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
+import { prepareInstallDirs } from './store/prepare-install-dirs.js';
 import { InstallError, isInstallError } from './errors.js';
 import type { Artifact } from './manifest/types.js';
 import { parseManifest } from './manifest/parse.js';
@@ -7,8 +8,7 @@ import { installLayout, type InstallLayout } from './store/layout.js';
 import { acquireInstallLock } from './store/install-lock.js';
 import { fsError } from './store/fs-error.js';
 import { promoteVerified } from './store/promote.js';
-import { statIdentity, writeInstallRecord } from './store/install-record.js';
-import { ensurePrivateDir } from './download/partial-file.js';
+import { installRecordFor, statIdentity, writeInstallRecord } from './store/install-record.js';
 import { removeInterruptedWrites, removeStagingOf } from './store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from './download/artifact-transfer.js';
 import { Dispatchers } from './http/dispatchers.js';
@@ -99,7 +99,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const signal = options.signal ?? new AbortController().signal;
   const layout = installLayout(options.dir);
   if (signal.aborted) throw abortedError(signal);
-  await prepareDirs(layout);
+  await prepareInstallDirs(layout);
 
   const lock = await acquireInstallLock(layout.lockPath, {
     signal,
@@ -235,17 +235,6 @@ export function installBundleIter(manifest: unknown, options: InstallOptions): A
   return channel.iterate(() => controller.abort(new Error('The event iterator was closed')));
 }
 
-async function prepareDirs(layout: InstallLayout): Promise<void> {
-  try {
-    await mkdir(layout.dir, { recursive: true });
-  } catch (error) {
-    throw fsError(error, 'create the install dir', layout.dir);
-  }
-  await ensurePrivateDir(layout.privateDir);
-  await ensurePrivateDir(layout.stagingDir);
-  await ensurePrivateDir(layout.installedDir);
-}
-
 async function planInstall(layout: InstallLayout, artifacts: readonly Artifact[]): Promise<PlannedArtifact[]> {
   return Promise.all(
     artifacts.map(async (artifact): Promise<PlannedArtifact> => {
@@ -309,18 +298,7 @@ async function adoptExisting(
   }
   const after = await statIdentity(finalPath);
   if (sha256 !== artifact.sha256 || !before || !after || before.mtimeNs !== after.mtimeNs || before.ino !== after.ino) return false;
-  await writeInstallRecord(layout.installRecordPath(artifact.id), {
-    format: 'modelhaul-installed',
-    version: 1,
-    id: artifact.id,
-    path: artifact.path,
-    url: artifact.url,
-    size: artifact.size,
-    sha256,
-    mtimeNs: after.mtimeNs.toString(),
-    ino: after.ino.toString(),
-    verifiedAt: new Date().toISOString(),
-  });
+  await writeInstallRecord(layout.installRecordPath(artifact.id), installRecordFor(artifact, sha256, after));
   await removeStagingOf(layout, artifact.id);
   emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'verified-existing' });
   return true;

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import * as z from 'zod';
+import type { Artifact } from '../manifest/types.js';
 import { readJsonRecord, type RecordRead } from './json-record.js';
 import { writeFileAtomic } from './durable-fs.js';
 import { hasErrorCode } from './fs-error.js';
@@ -63,4 +64,20 @@ export function recordMatchesFile(record: InstallRecord, stats: BigIntStats): bo
     stats.mtimeNs.toString() === record.mtimeNs &&
     stats.ino.toString() === record.ino
   );
+}
+
+/** The record of a file verified to have `sha256`, tied to the file by its current identity. */
+export function installRecordFor(artifact: Artifact, sha256: string, stats: BigIntStats): InstallRecord {
+  return {
+    format: 'modelhaul-installed',
+    version: 1,
+    id: artifact.id,
+    path: artifact.path,
+    url: artifact.url,
+    size: artifact.size,
+    sha256,
+    mtimeNs: stats.mtimeNs.toString(),
+    ino: stats.ino.toString(),
+    verifiedAt: new Date().toISOString(),
+  };
 }

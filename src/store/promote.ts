@@ -7,7 +7,7 @@ import type { Artifact } from '../manifest/types.js';
 import type { InstallLayout } from './layout.js';
 import { fsyncDir, removeFile } from './durable-fs.js';
 import { fsError, hasErrorCode } from './fs-error.js';
-import { statIdentity, writeInstallRecord, type InstallRecord } from './install-record.js';
+import { installRecordFor, statIdentity, writeInstallRecord, type InstallRecord } from './install-record.js';
 
 /** How long a rename blocked by another program holding the file (Windows) is retried. */
 const RENAME_RETRY_MS = 60_000;
@@ -54,18 +54,7 @@ export async function promoteVerified(input: PromoteInput): Promise<InstallRecor
   }
   const stats = await statIdentity(finalPath);
   if (!stats) throw new InstallError('FILESYSTEM', `${finalPath} vanished right after it was promoted`, { artifactId: artifact.id });
-  const record: InstallRecord = {
-    format: 'modelhaul-installed',
-    version: 1,
-    id: artifact.id,
-    path: artifact.path,
-    url: artifact.url,
-    size: artifact.size,
-    sha256,
-    mtimeNs: stats.mtimeNs.toString(),
-    ino: stats.ino.toString(),
-    verifiedAt: new Date().toISOString(),
-  };
+  const record = installRecordFor(artifact, sha256, stats);
   try {
     await writeInstallRecord(layout.installRecordPath(artifact.id), record);
     await removeFile(layout.resumeRecordPath(artifact.id));
