@@ -1,4 +1,4 @@
-import { lstat, readdir, unlink } from 'node:fs/promises';
+import { readdir, unlink } from 'node:fs/promises';
 import type { BigIntStats, Dirent } from 'node:fs';
 import path from 'node:path';
 import { parseManifest } from './manifest/parse.js';
@@ -11,7 +11,7 @@ import { readInstallRecord, recordMatchesFile } from './store/install-record.js'
 import { readResumeRecord, recordMatchesArtifact } from './store/resume-record.js';
 import { fsyncDir } from './store/durable-fs.js';
 import { fsError, hasErrorCode } from './store/fs-error.js';
-import { lstatInstalledFile, removeEmptyParents } from './store/installed-file.js';
+import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from './store/installed-file.js';
 import { abortedError } from './http/network-error.js';
 import { inspectArtifact } from './artifact-state.js';
 
@@ -182,8 +182,8 @@ async function planStaging(
   for (const id of [...ids].sort()) {
     const recordFile = layout.resumeRecordPath(id);
     const partialFile = layout.partialPath(id);
-    const recordStats = await lstatOrUndefined(recordFile);
-    const partialStats = await lstatOrUndefined(partialFile);
+    const recordStats = await lstatIfPresent(recordFile);
+    const partialStats = await lstatIfPresent(partialFile);
     // A folder with such a name is not something modelhaul made; the engine replaces it itself.
     const record = recordStats && !recordStats.isDirectory() ? recordStats : undefined;
     const partial = partialStats && !partialStats.isDirectory() ? partialStats : undefined;
@@ -246,7 +246,7 @@ async function planInstalled(
     if (!entry.name.endsWith('.json')) continue;
     const id = entry.name.slice(0, -'.json'.length);
     if (!ARTIFACT_ID_PATTERN.test(id)) continue;
-    const stats = await lstatOrUndefined(file);
+    const stats = await lstatIfPresent(file);
     if (!stats) continue;
     const recordBytes = allocatedBytes(stats);
     const read = await readInstallRecord(file);
@@ -287,7 +287,7 @@ async function planInstalled(
 }
 
 async function addTemp(file: string, items: GarbageItem[]): Promise<void> {
-  const stats = await lstatOrUndefined(file);
+  const stats = await lstatIfPresent(file);
   if (stats) items.push({ kind: 'temp-file', file, bytes: allocatedBytes(stats), reason: 'left by an interrupted write' });
 }
 
@@ -307,16 +307,7 @@ async function listDir(dir: string): Promise<Dirent[]> {
   }
 }
 
-async function lstatOrUndefined(file: string): Promise<BigIntStats | undefined> {
-  try {
-    return await lstat(file, { bigint: true });
-  } catch (error) {
-    if (hasErrorCode(error, 'ENOENT') || hasErrorCode(error, 'ENOTDIR')) return undefined;
-    throw fsError(error, 'inspect', file);
-  }
-}
-
 async function isDirectory(dir: string): Promise<boolean> {
-  const stats = await lstatOrUndefined(dir);
+  const stats = await lstatIfPresent(dir);
   return stats?.isDirectory() === true;
 }

@@ -1,4 +1,4 @@
-import { lstat, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { parseManifest } from './manifest/parse.js';
 import { findArtifacts } from './manifest/find-artifacts.js';
@@ -9,7 +9,7 @@ import { acquireInstallLock } from './store/install-lock.js';
 import { readInstallRecord } from './store/install-record.js';
 import { fsyncDir } from './store/durable-fs.js';
 import { fsError, hasErrorCode } from './store/fs-error.js';
-import { lstatInstalledFile, removeEmptyParents } from './store/installed-file.js';
+import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from './store/installed-file.js';
 import { abortedError } from './http/network-error.js';
 import type { GarbageKind } from './garbage.js';
 
@@ -73,7 +73,7 @@ export async function removeArtifacts(
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? true });
   const artifacts = findArtifacts(validated, ids);
   const layout = installLayout(dir);
-  const privateDir = await lstatOrUndefined(layout.privateDir);
+  const privateDir = await lstatIfPresent(layout.privateDir);
   if (!privateDir?.isDirectory()) {
     const nothing = await Promise.all(artifacts.map((artifact) => removeOne(layout, artifact, new Set(), false)));
     return { bundle: validated.name, dir: layout.dir, artifacts: nothing, bytesFreed: 0 };
@@ -146,18 +146,9 @@ async function removeOne(layout: InstallLayout, artifact: Artifact, otherPaths: 
     ['resume-record', layout.resumeRecordPath(artifact.id)],
     ['partial', layout.partialPath(artifact.id)],
   ] as const) {
-    const stats = await lstatOrUndefined(file);
+    const stats = await lstatIfPresent(file);
     if (stats && !stats.isDirectory()) await remove(kind, file, stats);
   }
   if (result.files.length > 0) result.outcome = 'removed';
   return result;
-}
-
-async function lstatOrUndefined(file: string): Promise<BigIntStats | undefined> {
-  try {
-    return await lstat(file, { bigint: true });
-  } catch (error) {
-    if (hasErrorCode(error, 'ENOENT') || hasErrorCode(error, 'ENOTDIR')) return undefined;
-    throw fsError(error, 'inspect', file);
-  }
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { lstat, rmdir } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { checkRelativePath } from '../manifest/path-safety.js';
-import { hasErrorCode } from './fs-error.js';
+import { fsError, hasErrorCode } from './fs-error.js';
 
 /**
  * Looks at the file an install record names, without following any symbolic link on the way: a
@@ -52,3 +52,13 @@ export async function removeEmptyParents(dir: string, relativePath: string): Pro
   }
 }
 
+
+/** `lstat` of an entry, or undefined when there is none; other failures become an InstallError. */
+export async function lstatIfPresent(file: string): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(file, { bigint: true });
+  } catch (error) {
+    if (hasErrorCode(error, 'ENOENT') || hasErrorCode(error, 'ENOTDIR')) return undefined;
+    throw fsError(error, 'inspect', file);
+  }
+}
