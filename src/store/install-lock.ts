@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InstallError } from '../errors.js';
+import { fsError } from './fs-error.js';
 
 /** What a lock file says about the process that holds it; stored as one line of JSON. */
 export interface LockHolder {
@@ -214,7 +215,7 @@ async function tryCreateLock(lockPath: string): Promise<InstallLock | undefined>
   } catch (error) {
     heldInThisRealm.delete(key);
     if (errnoCode(error) === 'EEXIST') return undefined;
-    throw fsError(error, 'create', lockPath);
+    throw lockFsError(error, 'create', lockPath);
   }
   let identity: FileIdentity | undefined;
   try {
@@ -228,7 +229,7 @@ async function tryCreateLock(lockPath: string): Promise<InstallLock | undefined>
     // Remove our half-written file, unless a waiter already judged it unreadable and replaced it.
     if (identity !== undefined) await removeIfSame(lockPath, identity).catch(() => undefined);
     heldInThisRealm.delete(key);
-    throw fsError(error, 'write', lockPath);
+    throw lockFsError(error, 'write', lockPath);
   }
   await handle.close();
   return heldLock(lockPath, holder, key);
@@ -266,7 +267,7 @@ async function readLockFile(lockPath: string): Promise<LockFileState> {
     handle = await open(lockPath, 'r');
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return { kind: 'absent' };
-    throw fsError(error, 'read', lockPath);
+    throw lockFsError(error, 'read', lockPath);
   }
   try {
     const stats = await handle.stat({ bigint: true });
@@ -289,7 +290,7 @@ async function readLockFile(lockPath: string): Promise<LockFileState> {
       : { kind: 'holder', holder, identity, mtimeMs };
   } catch (error) {
     if (error instanceof InstallError) throw error;
-    throw fsError(error, 'read', lockPath);
+    throw lockFsError(error, 'read', lockPath);
   } finally {
     await handle.close();
   }
@@ -356,7 +357,7 @@ async function takeOverIfStale(lockPath: string): Promise<boolean> {
       await handle.close();
     }
   } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw fsError(error, 'create', guardPath);
+    if (errnoCode(error) !== 'EEXIST') throw lockFsError(error, 'create', guardPath);
     return breakGuardIfStale(guardPath);
   }
   try {
@@ -379,7 +380,7 @@ async function breakGuardIfStale(guardPath: string): Promise<boolean> {
     stats = await stat(guardPath, { bigint: true });
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return true;
-    throw fsError(error, 'read', guardPath);
+    throw lockFsError(error, 'read', guardPath);
   }
   if (Date.now() - Number(stats.mtimeMs) <= STALE_GUARD_MS) return false;
   await removeIfSame(guardPath, identityOf(stats));
@@ -404,7 +405,7 @@ async function removeIfSame(path: string, expected: FileIdentity): Promise<boole
     await rename(path, aside);
   } catch (error) {
     if (errnoCode(error) === 'ENOENT') return false;
-    throw fsError(error, 'remove', path);
+    throw lockFsError(error, 'remove', path);
   }
   try {
     if (sameFile(identityOf(await stat(aside, { bigint: true })), expected)) {
@@ -414,7 +415,7 @@ async function removeIfSame(path: string, expected: FileIdentity): Promise<boole
     await putBack(aside, path);
     return false;
   } catch (error) {
-    throw fsError(error, 'remove', path);
+    throw lockFsError(error, 'remove', path);
   }
 }
 
@@ -491,27 +492,10 @@ function lockedError(lockPath: string, holder: LockHolder | undefined, waitedMs:
   });
 }
 
-function fsError(error: unknown, action: string, path: string): InstallError {
-  const code = errnoCode(error);
-  const reason = error instanceof Error ? error.message : String(error);
-  const details = { lockPath: path, errno: code };
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new InstallError('PERMISSION_DENIED', `Cannot ${action} the install lock: ${reason}`, {
-      details,
-      cause: error,
-    });
-  }
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new InstallError('DISK_FULL', `No space to ${action} the install lock: ${reason}`, {
-      hint: 'Free some space on the disk of the install dir and run the same command again.',
-      details,
-      cause: error,
-    });
-  }
-  return new InstallError('FILESYSTEM', `Cannot ${action} the install lock: ${reason}`, {
-    details,
-    cause: error,
-  });
+
+/** The shared file-system error mapping, naming the lock as what was being worked on. */
+function lockFsError(error: unknown, action: string, path: string): InstallError {
+  return fsError(error, `${action} the install lock`, path);
 }
 
 function errnoCode(error: unknown): string | undefined {
