@@ -98,6 +98,8 @@ export class ArtifactTransfer {
   private readonly artifact: Artifact;
   private readonly partialPath: string;
   private readonly recordPath: string;
+  /** Bytes between checkpoints: the setting, or the default for this file's size. */
+  private readonly checkpointBytes: number;
   private record!: ResumeRecord;
   private file!: FileHandle;
   private segments!: SegmentTable;
@@ -123,6 +125,7 @@ export class ArtifactTransfer {
     this.artifact = context.artifact;
     this.partialPath = context.layout.partialPath(this.artifact.id);
     this.recordPath = context.layout.resumeRecordPath(this.artifact.id);
+    this.checkpointBytes = context.settings.checkpointBytes ?? checkpointBytesFor(this.artifact.size);
   }
 
   /** Runs the download to a verified partial, or throws an {@link InstallError}. */
@@ -512,7 +515,7 @@ export class ArtifactTransfer {
    * download then goes at the speed the disk makes bytes durable, which is the real floor.
    */
   private async keepDurablePointClose(): Promise<void> {
-    const limit = 3 * (this.context.settings.checkpointBytes ?? checkpointBytesFor(this.artifact.size));
+    const limit = 3 * this.checkpointBytes;
     while (this.segments.writtenBytes - this.segments.durableBytes > limit && this.backgroundFailure === undefined) {
       await (this.checkpointing ?? this.checkpoint()).catch((error: unknown) => {
         this.backgroundFailure ??= asError(error);
@@ -530,10 +533,9 @@ export class ArtifactTransfer {
       this.context.emit({ event: 'progress', id: this.artifact.id, bytes: written, total: this.artifact.size, bytesPerSecond: rate });
     }
     const { checkpointIntervalMs } = this.context.settings;
-    const checkpointBytes = this.context.settings.checkpointBytes ?? checkpointBytesFor(this.artifact.size);
     if (
       this.checkpointing === undefined &&
-      (written - this.lastCheckpointBytes >= checkpointBytes || performance.now() - this.lastCheckpointAt >= checkpointIntervalMs)
+      (written - this.lastCheckpointBytes >= this.checkpointBytes || performance.now() - this.lastCheckpointAt >= checkpointIntervalMs)
     ) {
       this.checkpoint().catch((error: unknown) => {
         this.backgroundFailure ??= asError(error);
