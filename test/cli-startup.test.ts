@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { test, type TestContext } from 'node:test';
 import { runCli, writeManifest, type CliResult } from './helpers/cli.js';
 import { makeContent } from './helpers/content.js';
-import { artifactFor } from './helpers/install-dir.js';
+import { serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -83,6 +83,6 @@ async function servedBundle(t: TestContext): Promise<{ manifest: string; dir: st
   const origin = await startOrigin();
   t.after(() => origin.close());
   const work = await useTempDir(t, 'startup-bundle');
-  const manifest = await writeManifest(work, [artifactFor(origin, 'model', makeContent(64 * 1024, 1))]);
+  const manifest = await writeManifest(work, [serveArtifact(origin, 'model', makeContent(64 * 1024, 1))]);
   return { manifest, dir: join(work, 'models') };
 }

@@ -11,6 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { runCli, writeManifest, type ManifestArtifact } from './helpers/cli.js';
 import { makeContent, sha256Hex } from './helpers/content.js';
 import { inspectInstallDir } from './helpers/disk-state.js';
+import { resumeRecordFor } from './helpers/install-dir.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -31,20 +32,6 @@ function install(manifest: string, dir: string): ReturnType<typeof runCli> {
   return runCli(['install', '--manifest', manifest, '--dir', dir, '--json', '--retry-delay', '0.05']);
 }
 
-/** The resume record a checkpoint writes once every byte is durable, just before promotion. */
-function completeResumeRecord(artifact: ManifestArtifact): string {
-  return JSON.stringify({
-    format: 'modelhaul-resume',
-    version: 1,
-    id: artifact.id,
-    url: artifact.url,
-    size: artifact.size,
-    sha256: artifact.sha256,
-    etag: '"x"',
-    segments: [{ start: 0, end: artifact.size, done: artifact.size }],
-    updatedAt: new Date().toISOString(),
-  }) + '\n';
-}
 
 test('temp files of record writes cut off by a crash are removed by the next install', async (t) => {
   const { dir, manifest, artifact, body } = await setUp(t);
@@ -71,16 +58,18 @@ test('a resume record that outlived its promoted file is removed, with or withou
   const staging = join(dir, '.modelhaul', 'staging');
   const installRecord = join(dir, '.modelhaul', 'installed', 'a.json');
   const requestsAfterFirstInstall = origin.requests.length;
+  // The record the last checkpoint writes once every byte is durable, just before promotion.
+  const completeRecord = JSON.stringify(resumeRecordFor(artifact, artifact.size, { etag: '"x"' })) + '\n';
 
   // Killed after the install record was written, before the resume record was removed.
-  await writeFile(join(staging, 'a.resume.json'), completeResumeRecord(artifact));
+  await writeFile(join(staging, 'a.resume.json'), completeRecord);
   const skipped = await install(manifest, dir);
   assert.equal(skipped.code, 0, skipped.stderr);
   assert.ok(skipped.events.some((e) => e.event === 'skipped' && e.reason === 'installed'));
   assert.deepEqual(await readdir(staging), [], 'the outlived resume record is removed');
 
   // Killed after the rename into place, before the install record was written.
-  await writeFile(join(staging, 'a.resume.json'), completeResumeRecord(artifact));
+  await writeFile(join(staging, 'a.resume.json'), completeRecord);
   await rm(installRecord);
   const adopted = await install(manifest, dir);
   assert.equal(adopted.code, 0, adopted.stderr);

@@ -5,41 +5,19 @@
 // bytes instead of starting over. Mounting needs root (CI runs as root); elsewhere the tests are
 // skipped with a message.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdir, open, readFile, readdir, rm } from 'node:fs/promises';
+import { open, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { runCli, spawnCli, waitForEvent, waitForExit, writeManifest, type CliEvent, type ManifestArtifact } from './helpers/cli.js';
 import { makeContent, sha256Hex } from './helpers/content.js';
 import { inspectInstallDir } from './helpers/disk-state.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
-import { makeTempDir, removeTempDir } from './helpers/tmp.js';
+import { useSmallDisk } from './helpers/tmp.js';
 
 const MiB = 1024 * 1024;
 const DISK_MIB = 64;
 
-/**
- * A fresh tmpfs of `DISK_MIB` in a temp dir, unmounted and removed when the test ends; undefined
- * (and the test skipped) where mounting is not permitted.
- */
-async function smallDisk(t: TestContext): Promise<{ work: string; disk: string } | undefined> {
-  const work = await makeTempDir('disk-full');
-  const disk = join(work, 'disk');
-  await mkdir(disk);
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${DISK_MIB}m`, 'tmpfs', disk], { encoding: 'utf8' });
-  if (mounted.error !== undefined || mounted.status !== 0) {
-    await removeTempDir(work);
-    t.skip(`cannot mount a tmpfs here (needs root): ${mounted.error?.message ?? mounted.stderr.trim()}`);
-    return undefined;
-  }
-  t.after(async () => {
-    // A child still running after a failed assertion could keep the mount busy; fall back to lazy.
-    if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
-    await removeTempDir(work);
-  });
-  return { work, disk };
-}
 
 function servedArtifact(origin: Origin, id: string, body: Buffer): ManifestArtifact {
   origin.serve(`/${id}.bin`, body);
@@ -83,7 +61,7 @@ async function fillDisk(file: string): Promise<number> {
 }
 
 test('a bundle larger than the free space fails with DISK_FULL and the bytes needed, before any request', async (t) => {
-  const mounted = await smallDisk(t);
+  const mounted = await useSmallDisk(t, 'disk-full', DISK_MIB);
   if (mounted === undefined) return;
   const origin = await startOrigin();
   t.after(() => origin.close());
@@ -110,7 +88,7 @@ test('a bundle larger than the free space fails with DISK_FULL and the bytes nee
 });
 
 test('a disk filled by another writer mid-download gives DISK_FULL, keeps partial and record consistent, and the next run resumes', async (t) => {
-  const mounted = await smallDisk(t);
+  const mounted = await useSmallDisk(t, 'disk-full', DISK_MIB);
   if (mounted === undefined) return;
   const origin = await startOrigin({ throttleBytesPerSecond: 8 * MiB });
   t.after(() => origin.close());

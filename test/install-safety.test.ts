@@ -2,16 +2,16 @@
 // free space), what it does about links planted in the install dir (never write through them),
 // and that an install dir with spaces and non-ASCII characters works like any other.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { lstat, mkdir, readdir, readFile, symlink, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { bundleStatus, loadManifestFile } from '../src/index.js';
 import { runCli, writeManifest, type CliEvent, type CliResult, type ManifestArtifact } from './helpers/cli.js';
 import { makeContent, sha256Hex } from './helpers/content.js';
-import { artifactFor, dirPaths, exists, installArgs, stackTraceLines } from './helpers/install-dir.js';
+import { dirPaths, resumeRecordFor, stackTraceLines } from './helpers/install-dir.js';
+import { jsonInstallArgs, pathExists, serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
-import { makeTempDir, removeTempDir, useTempDir } from './helpers/tmp.js';
+import { useSmallDisk, useTempDir } from './helpers/tmp.js';
 
 const SIZE = 1024 * 1024;
 
@@ -90,8 +90,8 @@ for (const [index, rejection] of rejections.entries()) {
     const server = await origin(t);
     const work = await useTempDir(t, 'bad-manifest');
     const dir = join(work, 'models');
-    const manifest = await writeRawManifest(work, rejection.manifest(artifactFor(server, 'model', makeContent(1000, 1))));
-    const result = await runCli(json ? installArgs(manifest, dir) : ['install', '--manifest', manifest, '--dir', dir]);
+    const manifest = await writeRawManifest(work, rejection.manifest(serveArtifact(server, 'model', makeContent(1000, 1))));
+    const result = await runCli(json ? jsonInstallArgs(manifest, dir) : ['install', '--manifest', manifest, '--dir', dir]);
     assert.equal(result.code, 2, describeRun(result));
     assert.match(result.stderr, new RegExp(`${rejection.code}: .*${rejection.says.source}`));
     assert.match(result.stderr, /hint: \S/);
@@ -102,7 +102,7 @@ for (const [index, rejection] of rejections.entries()) {
       assert.match(String(error?.message), rejection.says);
     }
     assert.equal(server.requests.length, 0, 'nothing went over the network');
-    assert.equal(await exists(dir), false, 'nothing was created on disk');
+    assert.equal(await pathExists(dir), false, 'nothing was created on disk');
   });
 }
 
@@ -115,18 +115,18 @@ test('status and verify refuse an invalid manifest with exit 2 too', async (t) =
     assert.match(result.stderr, /artifacts\[0\]\./);
     assert.deepEqual(stackTraceLines(result.stderr), []);
   }
-  assert.equal(await exists(join(work, 'models')), false);
+  assert.equal(await pathExists(join(work, 'models')), false);
 });
 
 test('not enough free space fails with DISK_FULL and the bytes needed, before any request', async (t) => {
   const server = await origin(t);
   const work = await useTempDir(t, 'disk-full');
   const dir = join(work, 'models');
-  const small = artifactFor(server, 'small', makeContent(1000, 2));
+  const small = serveArtifact(server, 'small', makeContent(1000, 2));
   const huge: ManifestArtifact = { ...small, id: 'huge', path: 'huge.bin', url: server.url('/huge.bin'), size: 10 ** 15, sha256: 'ab'.repeat(32) };
   const manifest = await writeManifest(work, [small, huge]);
 
-  const result = await runCli(installArgs(manifest, dir));
+  const result = await runCli(jsonInstallArgs(manifest, dir));
   assert.equal(result.code, 1, describeRun(result));
   assert.equal(server.requests.length, 0, 'the shortage is found before any download');
   const failed = named(result, 'failed');
@@ -158,7 +158,7 @@ const planted: Planted[] = [
     plant: async (dir, outside, artifact, body) => {
       // A partial and a record in the link's target that a careless engine would resume onto.
       await writeFile(join(outside, 'model.partial'), body.subarray(0, SIZE / 2));
-      await writeFile(join(outside, 'model.resume.json'), JSON.stringify(resumeRecord(artifact, SIZE / 2)));
+      await writeFile(join(outside, 'model.resume.json'), JSON.stringify(resumeRecordFor(artifact, SIZE / 2)));
       await mkdir(dirPaths(dir).privateDir, { recursive: true });
       await symlink(outside, dirPaths(dir).stagingDir);
     },
@@ -176,7 +176,7 @@ const planted: Planted[] = [
       await writeFile(join(outside, 'victim.bin'), makeContent(SIZE, 77));
       await mkdir(dirPaths(dir).stagingDir, { recursive: true });
       await symlink(join(outside, 'victim.bin'), dirPaths(dir).partial('model'));
-      await writeFile(dirPaths(dir).resumeRecord('model'), JSON.stringify(resumeRecord(artifact, SIZE / 2)));
+      await writeFile(dirPaths(dir).resumeRecord('model'), JSON.stringify(resumeRecordFor(artifact, SIZE / 2)));
     },
   },
   {
@@ -189,18 +189,6 @@ const planted: Planted[] = [
   },
 ];
 
-function resumeRecord(artifact: ManifestArtifact, done: number): object {
-  return {
-    format: 'modelhaul-resume',
-    version: 1,
-    id: artifact.id,
-    url: artifact.url,
-    size: artifact.size,
-    sha256: artifact.sha256,
-    segments: [{ start: 0, end: artifact.size, done }],
-    updatedAt: new Date().toISOString(),
-  };
-}
 
 for (const { what, plant } of planted) {
   test(`a symbolic link planted at ${what} is replaced, never written through`, async (t) => {
@@ -211,12 +199,12 @@ for (const { what, plant } of planted) {
     await mkdir(outside);
     await writeFile(join(outside, 'keep.txt'), 'not modelhaul’s business');
     const body = makeContent(SIZE, 3);
-    const artifact = artifactFor(server, 'model', body);
+    const artifact = serveArtifact(server, 'model', body);
     const manifest = await writeManifest(work, [artifact]);
     await plant(dir, outside, artifact, body);
     const before = await snapshot(outside);
 
-    const result = await runCli(installArgs(manifest, dir));
+    const result = await runCli(jsonInstallArgs(manifest, dir));
     assert.equal(result.code, 0, describeRun(result));
     assert.deepEqual(await snapshot(outside), before, 'the link target is untouched');
     const finalPath = join(dir, 'models', 'model.bin');
@@ -238,9 +226,9 @@ test('a symbolic link planted as a parent folder of the final path fails with UN
   await mkdir(dir);
   await symlink(outside, join(dir, 'models'));
   const body = makeContent(SIZE, 4);
-  const manifest = await writeManifest(work, [artifactFor(server, 'model', body)]);
+  const manifest = await writeManifest(work, [serveArtifact(server, 'model', body)]);
 
-  const result = await runCli(installArgs(manifest, dir));
+  const result = await runCli(jsonInstallArgs(manifest, dir));
   assert.equal(result.code, 1, describeRun(result));
   const failed = named(result, 'failed')[0];
   assert.equal(failed?.code, 'UNSAFE_PATH');
@@ -256,7 +244,7 @@ test('a symbolic link planted as a parent folder of the final path fails with UN
   // The verified bytes are kept: once the link is gone, the next run installs with no download.
   await unlink(join(dir, 'models'));
   const requests = server.requests.length;
-  const retry = await runCli(installArgs(manifest, dir));
+  const retry = await runCli(jsonInstallArgs(manifest, dir));
   assert.equal(retry.code, 0, describeRun(retry));
   assert.equal(server.requests.length, requests, 'the verified partial was promoted without a new download');
   assert.ok((await readFile(join(dir, 'models', 'model.bin'))).equals(body));
@@ -267,9 +255,9 @@ test('an install dir with spaces and non-ASCII characters works for install, sta
   const work = await useTempDir(t, 'unicode');
   const dir = join(work, 'my models', 'modèles ü 模型 🎙');
   const body = makeContent(SIZE, 5);
-  const manifest = await writeManifest(work, [artifactFor(server, 'voice', body, { path: 'stt/ggml base.en ü.bin' })]);
+  const manifest = await writeManifest(work, [serveArtifact(server, 'voice', body, { path: 'stt/ggml base.en ü.bin' })]);
 
-  const result = await runCli(installArgs(manifest, dir));
+  const result = await runCli(jsonInstallArgs(manifest, dir));
   assert.equal(result.code, 0, describeRun(result));
   assert.equal(named(result, 'plan')[0]?.dir, dir);
   assert.ok((await readFile(join(dir, 'stt', 'ggml base.en ü.bin'))).equals(body));
@@ -281,38 +269,20 @@ test('an install dir with spaces and non-ASCII characters works for install, sta
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
 
-/** A tmpfs of `mib` MiB mounted inside a temp dir; undefined (and the test skipped) where mount is not allowed. */
-async function smallDisk(t: TestContext, mib: number): Promise<string | undefined> {
-  const work = await makeTempDir('small-disk');
-  const disk = join(work, 'disk');
-  await mkdir(disk);
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', disk], { encoding: 'utf8' });
-  if (mounted.error !== undefined || mounted.status !== 0) {
-    await removeTempDir(work);
-    t.skip(`cannot mount a tmpfs here (needs root): ${mounted.error?.message ?? mounted.stderr.trim()}`);
-    return undefined;
-  }
-  // One hook, so the unmount surely comes before the removal.
-  t.after(async () => {
-    if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
-    await removeTempDir(work);
-  });
-  return disk;
-}
 
 test('a right file already at the final path is adopted even when the disk could not hold a second copy', async (t) => {
-  const disk = await smallDisk(t, 16);
+  const disk = (await useSmallDisk(t, 'small-disk', 16))?.disk;
   if (disk === undefined) return;
   const server = await origin(t);
   const work = await useTempDir(t, 'adopt-full-disk');
   const body = makeContent(10 * 1024 * 1024, 6);
-  const manifest = await writeManifest(work, [artifactFor(server, 'model', body)]);
+  const manifest = await writeManifest(work, [serveArtifact(server, 'model', body)]);
   const dir = join(disk, 'models');
   // Copied in by hand (no install record), leaving less free space than the file's size.
   await mkdir(join(dir, 'models'), { recursive: true });
   await writeFile(join(dir, 'models', 'model.bin'), body);
 
-  const result = await runCli(installArgs(manifest, dir));
+  const result = await runCli(jsonInstallArgs(manifest, dir));
   assert.equal(result.code, 0, describeRun(result));
   assert.deepEqual(named(result, 'skipped').map((e) => e.reason), ['verified-existing']);
   assert.equal(server.requests.length, 0);

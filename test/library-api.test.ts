@@ -18,7 +18,8 @@ import {
 } from '../src/index.js';
 import { runCli, writeManifest, type ManifestArtifact } from './helpers/cli.js';
 import { makeContent } from './helpers/content.js';
-import { artifactFor, dirPaths, exists, readResumeRecord, recordedBytes, recordedExtent, sizeOf, waitUntil } from './helpers/install-dir.js';
+import { dirPaths, readResumeRecord, recordedBytes, recordedExtent, sizeOf, waitUntil } from './helpers/install-dir.js';
+import { pathExists, serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -46,8 +47,8 @@ test('installBundle resolves with a result per artifact: installed, already pres
   const dir = join(await useTempDir(t, 'lib-results'), 'models');
   const first = makeContent(300_000, 51);
   const second = makeContent(200_000, 52);
-  const a = artifactFor(server, 'first', first);
-  const b = artifactFor(server, 'second', second);
+  const a = serveArtifact(server, 'first', first);
+  const b = serveArtifact(server, 'second', second);
   const missing: ManifestArtifact = { ...b, id: 'missing', path: 'models/missing.bin', url: server.url('/nowhere.bin') };
   await installBundle(manifestOf(a), { dir, ...FAST });
 
@@ -74,13 +75,13 @@ test('installBundle resolves with a result per artifact: installed, already pres
   assert.deepEqual(status.artifacts.map((x) => x.state), ['installed', 'installed', 'missing']);
   const verification = await verifyBundle(manifestOf(a, b), dir);
   assert.equal(verification.ok, true);
-  assert.equal(await exists(dirPaths(dir).lock), false);
+  assert.equal(await pathExists(dirPaths(dir).lock), false);
 });
 
 test('every event is a plain JSON object, and progress comes at most ten times a second per artifact', async (t) => {
   const server = await origin(t, 2_000_000);
   const dir = join(await useTempDir(t, 'lib-events'), 'models');
-  const artifacts = [artifactFor(server, 'one', makeContent(2 * MiB, 53)), artifactFor(server, 'two', makeContent(2 * MiB, 54))];
+  const artifacts = [serveArtifact(server, 'one', makeContent(2 * MiB, 53)), serveArtifact(server, 'two', makeContent(2 * MiB, 54))];
   const received: Array<{ at: number; event: InstallEvent }> = [];
   const result = await installBundle(manifestOf(...artifacts), {
     dir,
@@ -111,7 +112,7 @@ test('an AbortSignal stops the install within a fraction of a second, rejects wi
   const server = await origin(t, 4_000_000);
   const dir = join(await useTempDir(t, 'lib-abort'), 'models');
   const body = makeContent(8 * MiB, 55);
-  const manifest = manifestOf(artifactFor(server, 'big', body));
+  const manifest = manifestOf(serveArtifact(server, 'big', body));
   const controller = new AbortController();
   const events: InstallEvent[] = [];
   let abortedAt = 0;
@@ -136,8 +137,8 @@ test('an AbortSignal stops the install within a fraction of a second, rejects wi
   assert.ok(error instanceof InstallError && error.code === 'ABORTED', String(error));
   // A checkpoint (two fsyncs) and the lock release; well under a second even on a busy disk.
   assert.ok(stopMs < 800, `stopping took ${Math.round(stopMs)} ms`);
-  assert.equal(await exists(dirPaths(dir).lock), false, 'the lock is released');
-  assert.equal(await exists(join(dir, 'models', 'big.bin')), false);
+  assert.equal(await pathExists(dirPaths(dir).lock), false, 'the lock is released');
+  assert.equal(await pathExists(join(dir, 'models', 'big.bin')), false);
   assert.equal(events.at(-1)?.event, 'done');
 
   const record = await readResumeRecord(dirPaths(dir).resumeRecord('big'));
@@ -160,10 +161,10 @@ test('an already aborted signal rejects with ABORTED before the dir is created',
   const dir = join(await useTempDir(t, 'lib-preaborted'), 'models');
   const controller = new AbortController();
   controller.abort();
-  await assert.rejects(installBundle(manifestOf(artifactFor(server, 'x', makeContent(1000, 56))), { dir, signal: controller.signal }), {
+  await assert.rejects(installBundle(manifestOf(serveArtifact(server, 'x', makeContent(1000, 56))), { dir, signal: controller.signal }), {
     code: 'ABORTED',
   });
-  assert.equal(await exists(dir), false);
+  assert.equal(await pathExists(dir), false);
   assert.equal(server.requests.length, 0);
 });
 
@@ -174,13 +175,13 @@ test('an invalid manifest rejects with MANIFEST_INVALID naming the field, before
   assert.equal(error.code, 'MANIFEST_INVALID');
   assert.match(error.message, /artifacts\[0\]\./);
   assert.ok(isInstallError(roundTrip(error)), 'recognised after a trip through JSON, as after IPC');
-  assert.equal(await exists(dir), false);
+  assert.equal(await pathExists(dir), false);
 });
 
 test('installBundleIter yields the same events as onEvent, ending with done', async (t) => {
   const server = await origin(t);
   const dir = join(await useTempDir(t, 'lib-iter'), 'models');
-  const manifest = manifestOf(artifactFor(server, 'a', makeContent(500_000, 57)), artifactFor(server, 'b', makeContent(300_000, 58)));
+  const manifest = manifestOf(serveArtifact(server, 'a', makeContent(500_000, 57)), serveArtifact(server, 'b', makeContent(300_000, 58)));
   const viaCallback: InstallEvent[] = [];
   const viaIterator: InstallEvent[] = [];
   for await (const event of installBundleIter(manifest, { dir, ...FAST, onEvent: (event) => viaCallback.push(event) })) {
@@ -201,18 +202,18 @@ test('installBundleIter yields the same events as onEvent, ending with done', as
 test('breaking out of installBundleIter cancels the install and releases the lock', async (t) => {
   const server = await origin(t, 2_000_000);
   const dir = join(await useTempDir(t, 'lib-iter-break'), 'models');
-  const manifest = manifestOf(artifactFor(server, 'slow', makeContent(8 * MiB, 59)));
+  const manifest = manifestOf(serveArtifact(server, 'slow', makeContent(8 * MiB, 59)));
   const brokeAt = performance.now();
   for await (const event of installBundleIter(manifest, { dir, ...FAST })) {
     if (event.event === 'progress') break;
   }
-  await waitUntil(async () => ((await exists(dirPaths(dir).lock)) ? undefined : true), 'the lock to be released', 3000);
+  await waitUntil(async () => ((await pathExists(dirPaths(dir).lock)) ? undefined : true), 'the lock to be released', 3000);
   assert.ok(performance.now() - brokeAt < 3000);
   const requests = server.requests.length;
   // Nothing keeps downloading in the background.
   await new Promise((resolve) => setTimeout(resolve, 300));
   assert.equal(server.requests.length, requests);
-  assert.equal(await exists(join(dir, 'models', 'slow.bin')), false);
+  assert.equal(await pathExists(join(dir, 'models', 'slow.bin')), false);
 });
 
 test('every error code has a hint, and the CLI shows a failure’s hint to a person', async (t) => {
@@ -225,7 +226,7 @@ test('every error code has a hint, and the CLI shows a failure’s hint to a per
 
   const server = await origin(t);
   const work = await useTempDir(t, 'lib-hint');
-  const artifact = artifactFor(server, 'gone', makeContent(1000, 60));
+  const artifact = serveArtifact(server, 'gone', makeContent(1000, 60));
   server.always('/gone.bin', { kind: 'status', status: 404 });
   const manifest = await writeManifest(work, [artifact]);
   const json = await runCli(['install', '--manifest', manifest, '--dir', join(work, 'models'), '--json', '--retry-delay', '0.05']);

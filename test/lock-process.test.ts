@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli, spawnCli, waitForEvent, waitForExit, writeManifest, type CliEvent, type CliResult, type ManifestArtifact } from './helpers/cli.js';
 import { makeContent } from './helpers/content.js';
-import { artifactFor, dirPaths, exists, installArgs, stackTraceLines } from './helpers/install-dir.js';
+import { dirPaths, stackTraceLines } from './helpers/install-dir.js';
+import { jsonInstallArgs, pathExists, serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -31,7 +32,7 @@ async function bundle(t: TestContext, prefix: string, sizes: number[], throttle?
   const artifacts = sizes.map((size, index) => {
     const body = makeContent(size, 40 + index);
     bodies.set(`part${index}`, body);
-    return artifactFor(origin, `part${index}`, body);
+    return serveArtifact(origin, `part${index}`, body);
   });
   const manifest = await writeManifest(work, artifacts);
   return { origin, work, dir: join(work, 'models'), manifest, bodies, artifacts, totalBytes: sizes.reduce((a, b) => a + b, 0) };
@@ -41,7 +42,7 @@ async function assertInstalled(b: Bundle): Promise<void> {
   for (const artifact of b.artifacts) {
     assert.ok((await readFile(join(b.dir, ...artifact.path.split('/')))).equals(b.bodies.get(artifact.id)!), `${artifact.id} is correct`);
   }
-  assert.equal(await exists(dirPaths(b.dir).lock), false, 'the lock is released');
+  assert.equal(await pathExists(dirPaths(b.dir).lock), false, 'the lock is released');
 }
 
 function named(result: CliResult, name: string): CliEvent[] {
@@ -61,7 +62,7 @@ async function timeToPlan(child: ReturnType<typeof spawnCli>): Promise<number> {
 
 test('a lock left by a SIGKILLed install is taken over at once by the next process', async (t) => {
   const b = await bundle(t, 'lock-stale', [4 * MiB], 2_000_000);
-  const first = spawnCli(installArgs(b.manifest, b.dir));
+  const first = spawnCli(jsonInstallArgs(b.manifest, b.dir));
   t.after(() => first.kill('SIGKILL'));
   // How long start-up takes on this machine right now, with no lock in the way.
   const baselineMs = await timeToPlan(first);
@@ -71,7 +72,7 @@ test('a lock left by a SIGKILLed install is taken over at once by the next proce
   const lock = JSON.parse(await readFile(dirPaths(b.dir).lock, 'utf8')) as { pid: number };
   assert.equal(lock.pid, first.pid, 'SIGKILL leaves the lock file behind');
 
-  const second = spawnCli(installArgs(b.manifest, b.dir));
+  const second = spawnCli(jsonInstallArgs(b.manifest, b.dir));
   t.after(() => second.kill('SIGKILL'));
   const tookMs = await timeToPlan(second);
   const result = await waitForExit(second);
@@ -99,11 +100,11 @@ test('two processes started on one dir take turns: the second waits, then finds 
   const b = await bundle(t, 'lock-two', [2 * MiB, 1 * MiB]);
   const held = gate(t);
   b.origin.script('/part0.bin', { kind: 'hold', until: held.until });
-  const first = spawnCli(installArgs(b.manifest, b.dir, ...PATIENT));
+  const first = spawnCli(jsonInstallArgs(b.manifest, b.dir, ...PATIENT));
   t.after(() => first.kill('SIGKILL'));
   // The lock is taken before the plan is made: from here on the first process holds it.
   await waitForEvent(first, (event) => event.event === 'plan');
-  const second = spawnCli(installArgs(b.manifest, b.dir, ...PATIENT));
+  const second = spawnCli(jsonInstallArgs(b.manifest, b.dir, ...PATIENT));
   t.after(() => second.kill('SIGKILL'));
   const wait = await waitForEvent(second, (event) => event.event === 'lock-wait');
   held.open();
@@ -123,7 +124,7 @@ test('four processes started at the same moment all succeed and the bundle is do
   const b = await bundle(t, 'lock-four', [2 * MiB, 2 * MiB, 512 * 1024]);
   const held = gate(t);
   b.origin.script('/part0.bin', { kind: 'hold', until: held.until });
-  const children = Array.from({ length: 4 }, () => spawnCli(installArgs(b.manifest, b.dir, ...PATIENT)));
+  const children = Array.from({ length: 4 }, () => spawnCli(jsonInstallArgs(b.manifest, b.dir, ...PATIENT)));
   for (const child of children) t.after(() => child.kill('SIGKILL'));
   // Whoever got the lock is stuck on the held request; the three others must all be waiting.
   const waitingFor = await Promise.any(
@@ -163,7 +164,7 @@ test('a lock held on another host: --lock-timeout 1 fails with LOCKED and a hint
   const lock = await plantForeignLock(b.dir);
 
   const started = performance.now();
-  const json = await runCli(installArgs(b.manifest, b.dir, '--lock-timeout', '1'));
+  const json = await runCli(jsonInstallArgs(b.manifest, b.dir, '--lock-timeout', '1'));
   const tookMs = performance.now() - started;
   assert.equal(json.code, 1, describeRun(json));
   assert.ok(tookMs < 5000, `gave up after ${Math.round(tookMs)} ms`);
@@ -187,7 +188,7 @@ test('a lock held on another host: --lock-timeout 1 fails with LOCKED and a hint
 test('SIGINT while waiting for the lock exits 130 at once and leaves the holder’s lock alone', async (t) => {
   const b = await bundle(t, 'lock-wait-sigint', [64 * 1024]);
   const lock = await plantForeignLock(b.dir);
-  const child = spawnCli(installArgs(b.manifest, b.dir));
+  const child = spawnCli(jsonInstallArgs(b.manifest, b.dir));
   t.after(() => child.kill('SIGKILL'));
   await waitForEvent(child, (event) => event.event === 'lock-wait');
   const stopAt = performance.now();
@@ -203,10 +204,10 @@ test('a process waiting for the lock takes it over as soon as the holder is SIGK
   const b = await bundle(t, 'lock-holder-dies', [2 * MiB, 1 * MiB]);
   const held = gate(t);
   b.origin.script('/part0.bin', { kind: 'hold', until: held.until });
-  const holder = spawnCli(installArgs(b.manifest, b.dir, ...PATIENT));
+  const holder = spawnCli(jsonInstallArgs(b.manifest, b.dir, ...PATIENT));
   t.after(() => holder.kill('SIGKILL'));
   await waitForEvent(holder, (event) => event.event === 'plan');
-  const waiter = spawnCli(installArgs(b.manifest, b.dir, ...PATIENT));
+  const waiter = spawnCli(jsonInstallArgs(b.manifest, b.dir, ...PATIENT));
   t.after(() => waiter.kill('SIGKILL'));
   await waitForEvent(waiter, (event) => event.event === 'lock-wait');
 

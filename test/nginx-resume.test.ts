@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { runCli, spawnCli, waitForEvent, waitForExit, writeManifest } from './helpers/cli.js';
 import { makeContent, sha256Hex } from './helpers/content.js';
-import { dirPaths, exists, installArgs, readResumeRecord, recordedBytes, sizeOf, waitUntil } from './helpers/install-dir.js';
+import { dirPaths, readResumeRecord, recordedBytes, sizeOf, waitUntil } from './helpers/install-dir.js';
+import { jsonInstallArgs, pathExists } from './helpers/served-artifact.js';
 import { nginxSkipReason, parseAccessLogLine, startNginx } from './helpers/nginx.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -28,7 +29,7 @@ test('nginx: a download SIGKILLed midway resumes with a 206 for bytes=N- under I
   const paths = dirPaths(dir);
   const finalPath = join(dir, 'llm', 'model.bin');
 
-  const first = spawnCli(installArgs(manifest, dir, '--connections', '1'));
+  const first = spawnCli(jsonInstallArgs(manifest, dir, '--connections', '1'));
   t.after(() => first.kill('SIGKILL'));
   await waitForEvent(first, (event) => event.event === 'progress' && Number(event.bytes) >= SIZE * 0.4);
   const record = await waitUntil(async () => {
@@ -37,7 +38,7 @@ test('nginx: a download SIGKILLed midway resumes with a 206 for bytes=N- under I
   }, 'a checkpoint');
   first.kill('SIGKILL');
   await waitForExit(first);
-  assert.equal(await exists(finalPath), false);
+  assert.equal(await pathExists(finalPath), false);
   // The record read before the kill may be one checkpoint behind; the one on disk now is final.
   const kept = (await readResumeRecord(paths.resumeRecord('model'))) ?? record;
   const durable = recordedBytes(kept);
@@ -46,7 +47,7 @@ test('nginx: a download SIGKILLed midway resumes with a 206 for bytes=N- under I
   const [killedLine = ''] = await nginx.waitForAccessLog(1);
   assert.equal(parseAccessLogLine(killedLine).range, '-', 'the first request was a plain GET');
 
-  const second = await runCli(installArgs(manifest, dir, '--connections', '1'));
+  const second = await runCli(jsonInstallArgs(manifest, dir, '--connections', '1'));
   assert.equal(second.code, 0, second.stderr + JSON.stringify(second.events.filter((e) => e.event !== 'progress')));
   assert.equal(second.events.find((event) => event.event === 'start')?.offset, durable);
   const lines = (await nginx.waitForAccessLog(2)).map(parseAccessLogLine).map((entry) => ({ ...entry, ifRange: unescapeLog(entry.ifRange) }));
@@ -59,7 +60,7 @@ test('nginx: a download SIGKILLed midway resumes with a 206 for bytes=N- under I
     bodyBytesSent: SIZE - durable,
   });
   assert.ok((await readFile(finalPath)).equals(body), 'the file is byte-identical');
-  assert.equal(await exists(paths.partial('model')), false);
+  assert.equal(await pathExists(paths.partial('model')), false);
 });
 
 /** nginx writes a `"` in a logged header as `\x22`. */

@@ -10,10 +10,7 @@ import { test, type TestContext } from 'node:test';
 import { runCli, spawnCli, waitForEvent, waitForExit, writeManifest, type CliEvent } from './helpers/cli.js';
 import { makeContent, sha256Hex } from './helpers/content.js';
 import {
-  artifactFor,
   dirPaths,
-  exists,
-  installArgs,
   readResumeRecord,
   recordedBytes,
   recordedExtent,
@@ -21,6 +18,7 @@ import {
   waitUntil,
   type ResumeRecordJson,
 } from './helpers/install-dir.js';
+import { jsonInstallArgs, pathExists, serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -58,12 +56,12 @@ test('after SIGKILL the next process resumes from the durable bytes with one Ran
   const work = await useTempDir(t, 'resume-kill');
   const dir = join(work, 'models');
   const body = makeContent(size, 11);
-  const artifact = artifactFor(origin, 'model', body);
+  const artifact = serveArtifact(origin, 'model', body);
   const manifest = await writeManifest(work, [artifact]);
   const paths = dirPaths(dir);
   const finalPath = join(dir, 'models', 'model.bin');
 
-  const first = spawnCli(installArgs(manifest, dir, '--connections', '1'));
+  const first = spawnCli(jsonInstallArgs(manifest, dir, '--connections', '1'));
   t.after(() => first.kill('SIGKILL'));
   // Every event of the first run is a moment before verification: nothing may be at the final path.
   const promotedEarly: string[] = [];
@@ -78,7 +76,7 @@ test('after SIGKILL the next process resumes from the durable bytes with one Ran
   await watch;
   assert.equal(killed.signal, 'SIGKILL');
   assert.deepEqual(promotedEarly, [], 'the final path existed during the first run');
-  assert.equal(await exists(finalPath), false, 'an unverified file reached the final path');
+  assert.equal(await pathExists(finalPath), false, 'an unverified file reached the final path');
 
   const record = await readResumeRecord(paths.resumeRecord('model'));
   assert.ok(record, 'the resume record survives SIGKILL');
@@ -89,7 +87,7 @@ test('after SIGKILL the next process resumes from the durable bytes with one Ran
   assert.equal(record.etag, `"${sha256Hex(body).slice(0, 16)}"`, 'the record keeps the ETag as the origin sent it');
 
   const before = origin.requests.length;
-  const second = await runCli(installArgs(manifest, dir, '--connections', '1'));
+  const second = await runCli(jsonInstallArgs(manifest, dir, '--connections', '1'));
   assert.equal(second.code, 0, second.stderr + JSON.stringify(second.events.filter((e) => e.event !== 'progress')));
   const requests = origin.requests.slice(before);
   assert.equal(requests.length, 1, `expected one request, got ${requests.map((r) => r.range ?? 'GET').join(', ')}`);
@@ -108,10 +106,10 @@ test('after SIGKILL the next process resumes from the durable bytes with one Ran
   assert.equal(installed?.resumedFrom, durable);
   assert.equal(installed?.bytesFetched, size - durable);
   assert.ok((await readFile(finalPath)).equals(body), 'the resumed file is byte-identical');
-  assert.equal(await exists(paths.partial('model')), false);
-  assert.equal(await exists(paths.resumeRecord('model')), false);
-  assert.equal(await exists(paths.installRecord('model')), true);
-  assert.equal(await exists(paths.lock), false);
+  assert.equal(await pathExists(paths.partial('model')), false);
+  assert.equal(await pathExists(paths.resumeRecord('model')), false);
+  assert.equal(await pathExists(paths.installRecord('model')), true);
+  assert.equal(await pathExists(paths.lock), false);
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -123,12 +121,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     const work = await useTempDir(t, `resume-${signal.toLowerCase()}`);
     const dir = join(work, 'models');
     const body = makeContent(size, signal === 'SIGINT' ? 12 : 13);
-    const artifact = artifactFor(origin, 'weights', body);
+    const artifact = serveArtifact(origin, 'weights', body);
     const manifest = await writeManifest(work, [artifact]);
     const paths = dirPaths(dir);
     const finalPath = join(dir, 'models', 'weights.bin');
 
-    const child = spawnCli(installArgs(manifest, dir));
+    const child = spawnCli(jsonInstallArgs(manifest, dir));
     t.after(() => child.kill('SIGKILL'));
     await waitForEvent(child, isProgressPast('weights', size * 0.3));
     const stopAt = performance.now();
@@ -138,12 +136,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     assert.equal(stopped.code, signal === 'SIGINT' ? 130 : 143, stopped.stderr);
     // Generous for a loaded machine; the stop itself is a checkpoint and an exit.
     assert.ok(stopMs < 3000, `stopping took ${Math.round(stopMs)} ms`);
-    assert.equal(await exists(finalPath), false);
-    assert.equal(await exists(paths.lock), false, 'the lock is released on a clean stop');
+    assert.equal(await pathExists(finalPath), false);
+    assert.equal(await pathExists(paths.lock), false, 'the lock is released on a clean stop');
 
     const record = await readResumeRecord(paths.resumeRecord('weights'));
     assert.ok(record, 'the resume record is kept');
-    assert.ok(await exists(paths.partial('weights')), 'the partial file is kept');
+    assert.ok(await pathExists(paths.partial('weights')), 'the partial file is kept');
     const onDisk = await sizeOf(paths.partial('weights'));
     const durable = recordedBytes(record);
     assert.ok(durable > 0, 'a clean stop checkpoints what was written');
@@ -154,7 +152,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     assert.ok(failed.every((event) => event.code === 'ABORTED'), JSON.stringify(failed));
 
     const before = origin.requests.length;
-    const second = await runCli(installArgs(manifest, dir));
+    const second = await runCli(jsonInstallArgs(manifest, dir));
     assert.equal(second.code, 0, second.stderr + JSON.stringify(second.events.filter((e) => e.event !== 'progress')));
     const start = eventsNamed(second.events, 'start')[0];
     assert.equal(start?.offset, durable);
@@ -169,6 +167,6 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     }
     assert.equal(origin.bytesSent() - origin.requests.slice(0, before).reduce((sum, r) => sum + r.bytesSent, 0), size - durable);
     assert.ok((await readFile(finalPath)).equals(body));
-    assert.equal(await exists(paths.lock), false);
+    assert.equal(await pathExists(paths.lock), false);
   });
 }

@@ -9,7 +9,8 @@ import { test, type TestContext } from 'node:test';
 import { bundleStatus, loadManifestFile } from '../src/index.js';
 import { runCli, spawnCli, waitForExit, writeManifest, type CliEvent, type CliResult, type ManifestArtifact } from './helpers/cli.js';
 import { makeContent, sha256Hex } from './helpers/content.js';
-import { artifactFor, dirPaths, exists, installArgs, stackTraceLines, waitUntil } from './helpers/install-dir.js';
+import { dirPaths, resumeRecordFor, stackTraceLines, waitUntil } from './helpers/install-dir.js';
+import { jsonInstallArgs, pathExists, serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -31,7 +32,7 @@ async function setup(t: TestContext, prefix: string, seed: number): Promise<Setu
   const work = await useTempDir(t, prefix);
   const dir = join(work, 'models');
   const body = makeContent(SIZE, seed);
-  const artifact = artifactFor(origin, 'model', body);
+  const artifact = serveArtifact(origin, 'model', body);
   const manifest = await writeManifest(work, [artifact]);
   return { origin, work, dir, body, artifact, manifest, finalPath: join(dir, 'models', 'model.bin') };
 }
@@ -54,20 +55,11 @@ async function plantPartial(dir: string, id: string, bytes: Buffer, record: stri
   }
 }
 
+/** The record the origin's strong ETag for `body` would have left: `done` bytes claimed. */
 function resumeRecord(artifact: ManifestArtifact, body: Buffer, done: number, overrides: object = {}): object {
-  return {
-    format: 'modelhaul-resume',
-    version: 1,
-    id: artifact.id,
-    url: artifact.url,
-    size: artifact.size,
-    sha256: artifact.sha256,
-    etag: `"${sha256Hex(body).slice(0, 16)}"`,
-    segments: [{ start: 0, end: artifact.size, done }],
-    updatedAt: new Date().toISOString(),
-    ...overrides,
-  };
+  return resumeRecordFor(artifact, done, { etag: `"${sha256Hex(body).slice(0, 16)}"`, ...overrides });
 }
+
 
 /** The state `bundleStatus` reports, in-process: for checks along the way that need no CLI run. */
 async function stateOf(s: Setup, manifest = s.manifest): Promise<string> {
@@ -140,12 +132,12 @@ test('damaged, foreign and record-less partial downloads are discarded and fetch
   const dir = join(work, 'models');
   const cases = leftovers.map((leftover, index) => {
     const body = makeContent(SIZE, 200 + index);
-    return { ...leftover, id: `case${index}`, body, artifact: artifactFor(origin, `case${index}`, body) };
+    return { ...leftover, id: `case${index}`, body, artifact: serveArtifact(origin, `case${index}`, body) };
   });
   for (const c of cases) await plantPartial(dir, c.id, c.partial(c.body), c.record(c.artifact, c.body, origin));
   const manifest = await writeManifest(work, cases.map((c) => c.artifact));
 
-  const result = await runCli(installArgs(manifest, dir, '--concurrency', '4'));
+  const result = await runCli(jsonInstallArgs(manifest, dir, '--concurrency', '4'));
   assert.equal(result.code, 0, describeRun(result));
   for (const c of cases) {
     const restarts = result.events.filter((e) => e.event === 'restart' && e.id === c.id);
@@ -157,8 +149,8 @@ test('damaged, foreign and record-less partial downloads are discarded and fetch
     assert.deepEqual(origin.requestsFor(`/${c.id}.bin`).map((r) => r.range), [undefined], `${c.what}: one plain GET from zero`);
     assert.equal(result.events.find((e) => e.event === 'start' && e.id === c.id)?.offset, 0, c.what);
     assert.ok((await readFile(join(dir, 'models', `${c.id}.bin`))).equals(c.body), c.what);
-    assert.equal(await exists(dirPaths(dir).partial(c.id)), false, c.what);
-    assert.equal(await exists(dirPaths(dir).resumeRecord(c.id)), false, c.what);
+    assert.equal(await pathExists(dirPaths(dir).partial(c.id)), false, c.what);
+    assert.equal(await pathExists(dirPaths(dir).resumeRecord(c.id)), false, c.what);
   }
 });
 
@@ -168,7 +160,7 @@ test('a partial file longer than its record is cut back to the recorded bytes an
   // The tail past `done` was never made durable; garbage there must not end up in the file.
   const partial = Buffer.concat([s.body.subarray(0, done), makeContent(512 * 1024, 98)]);
   await plantPartial(s.dir, 'model', partial, resumeRecord(s.artifact, s.body, done));
-  const result = await runCli(installArgs(s.manifest, s.dir));
+  const result = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(result.code, 0, describeRun(result));
   assert.deepEqual(s.origin.requests.map((r) => [r.range, r.status]), [[`bytes=${done}-`, 206]]);
   assert.equal(named(result, 'start')[0]?.offset, done);
@@ -183,7 +175,7 @@ test('a segmented partial with bytes past the end of the artifact is cut back, n
   const partial = Buffer.concat([s.body.subarray(0, 1000), Buffer.alloc(SIZE - 1000), Buffer.alloc(100, 7)]);
   const segments = [{ start: 0, end: split, done: 1000 }, { start: split, end: SIZE, done: 0 }];
   await plantPartial(s.dir, 'model', partial, resumeRecord(s.artifact, s.body, 0, { segments }));
-  const result = await runCli(installArgs(s.manifest, s.dir, '--connections', '1'));
+  const result = await runCli(jsonInstallArgs(s.manifest, s.dir, '--connections', '1'));
   assert.equal(result.code, 0, describeRun(result));
   assert.equal(named(result, 'installed')[0]?.resumedFrom, 1000);
   assert.ok((await readFile(s.finalPath)).equals(s.body));
@@ -205,11 +197,11 @@ test('status reports a partial download with its bytes, in JSON and for a person
 
 test('installed: no requests on the next run, status from metadata, a touched file is re-hashed and adopted', async (t) => {
   const s = await setup(t, 'installed', 27);
-  const first = await runCli(installArgs(s.manifest, s.dir));
+  const first = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(first.code, 0, describeRun(first));
   const requestsAfterInstall = s.origin.requests.length;
 
-  const second = await runCli(installArgs(s.manifest, s.dir));
+  const second = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(second.code, 0, describeRun(second));
   assert.equal(s.origin.requests.length, requestsAfterInstall, 'an installed artifact costs no request');
   assert.deepEqual(named(second, 'skipped').map((e) => e.reason), ['installed']);
@@ -223,7 +215,7 @@ test('installed: no requests on the next run, status from metadata, a touched fi
   assert.equal(changed.state, 'changed');
   assert.match(String(changed.reason), /modified/);
 
-  const third = await runCli(installArgs(s.manifest, s.dir));
+  const third = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(third.code, 0, describeRun(third));
   assert.equal(s.origin.requests.length, requestsAfterInstall, 'the right file is adopted, not downloaded again');
   assert.deepEqual(named(third, 'skipped').map((e) => e.reason), ['verified-existing']);
@@ -234,12 +226,12 @@ test('installed: no requests on the next run, status from metadata, a touched fi
 
 test('a damaged install record is not fatal: the file is re-hashed and adopted, with no download', async (t) => {
   const s = await setup(t, 'bad-install-record', 34);
-  const first = await runCli(installArgs(s.manifest, s.dir));
+  const first = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(first.code, 0, describeRun(first));
   await writeFile(dirPaths(s.dir).installRecord('model'), '{"format":"modelhaul-installed","version":1,"id":');
   assert.equal(await stateOf(s), 'changed');
   const requests = s.origin.requests.length;
-  const again = await runCli(installArgs(s.manifest, s.dir));
+  const again = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(again.code, 0, describeRun(again));
   assert.deepEqual(named(again, 'skipped').map((e) => e.reason), ['verified-existing']);
   assert.equal(s.origin.requests.length, requests);
@@ -248,7 +240,7 @@ test('a damaged install record is not fatal: the file is re-hashed and adopted, 
 
 test('status answers from metadata alone: it does not read the file, verify does', async (t) => {
   const s = await setup(t, 'status-metadata', 28);
-  const first = await runCli(installArgs(s.manifest, s.dir));
+  const first = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(first.code, 0, describeRun(first));
   const before = await stat(s.finalPath, { bigint: true });
   await flipByte(s.finalPath, 12345);
@@ -271,8 +263,8 @@ test('verify exits 0 when every file matches and 1 naming a corrupted or missing
   const dir = join(work, 'models');
   const a = makeContent(SIZE, 31);
   const b = makeContent(200_000, 32);
-  const manifest = await writeManifest(work, [artifactFor(origin, 'alpha', a), artifactFor(origin, 'beta', b)]);
-  const installed = await runCli(installArgs(manifest, dir));
+  const manifest = await writeManifest(work, [serveArtifact(origin, 'alpha', a), serveArtifact(origin, 'beta', b)]);
+  const installed = await runCli(jsonInstallArgs(manifest, dir));
   assert.equal(installed.code, 0, describeRun(installed));
 
   const clean = await runCli(['verify', '--manifest', manifest, '--dir', dir]);
@@ -305,7 +297,7 @@ for (const sameSize of [true, false]) {
     const wrong = makeContent(sameSize ? SIZE : 1000, 97);
     await writeFile(s.finalPath, wrong);
     assert.equal(await stateOf(s), 'changed');
-    const result = await runCli(installArgs(s.manifest, s.dir));
+    const result = await runCli(jsonInstallArgs(s.manifest, s.dir));
     assert.equal(result.code, 0, describeRun(result));
     assert.equal(named(result, 'installed').length, 1);
     assert.equal(named(result, 'skipped').length, 0);
@@ -317,16 +309,16 @@ for (const sameSize of [true, false]) {
 
 test('a manifest that now wants another file at the same path replaces the installed one', async (t) => {
   const s = await setup(t, 'manifest-update', 30);
-  const first = await runCli(installArgs(s.manifest, s.dir));
+  const first = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(first.code, 0, describeRun(first));
   // Version 2 of the model: same size and path, new bytes at a new URL.
   const v2 = makeContent(SIZE, 31);
-  const updated = artifactFor(s.origin, 'model-v2', v2, { id: 'model', path: s.artifact.path });
+  const updated = serveArtifact(s.origin, 'model-v2', v2, { id: 'model', path: s.artifact.path });
   await mkdir(join(s.work, 'v2'));
   const manifest = await writeManifest(join(s.work, 'v2'), [updated]);
   assert.equal(await stateOf(s, manifest), 'changed');
 
-  const result = await runCli(installArgs(manifest, s.dir));
+  const result = await runCli(jsonInstallArgs(manifest, s.dir));
   assert.equal(result.code, 0, describeRun(result));
   assert.equal(named(result, 'installed').length, 1);
   assert.deepEqual(s.origin.requestsFor('/model-v2.bin').map((r) => r.range), [undefined]);

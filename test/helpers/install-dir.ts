@@ -1,12 +1,10 @@
 // What the end-to-end tests need to look at an install dir from outside: where modelhaul keeps its
 // files (the on-disk layout is part of the contract: another process resumes from it), the resume
 // record as JSON, and a way to wait for something on disk without a fixed sleep.
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Origin } from './origin.js';
 import type { ManifestArtifact } from './cli.js';
-import { sha256Hex } from './content.js';
 
 export interface DirPaths {
   privateDir: string;
@@ -65,12 +63,6 @@ export function recordedExtent(record: ResumeRecordJson): number {
   return Math.max(0, ...record.segments.filter((s) => s.done > 0).map((s) => s.start + s.done));
 }
 
-export async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 export async function sizeOf(path: string): Promise<number> {
   return (await stat(path)).size;
@@ -87,30 +79,28 @@ export async function waitUntil<T>(probe: () => Promise<T | undefined>, what: st
   }
 }
 
-/** A manifest entry for `body` served by `origin` at `/<id>.bin`. */
-export function artifactFor(origin: Origin, id: string, body: Buffer, overrides: Partial<ManifestArtifact> = {}): ManifestArtifact {
-  origin.serve(`/${id}.bin`, body);
-  return {
-    id,
-    kind: 'other',
-    label: `Test artifact ${id}`,
-    url: origin.url(`/${id}.bin`),
-    size: body.length,
-    sha256: sha256Hex(body),
-    path: `models/${id}.bin`,
-    ...overrides,
-  };
-}
 
-/**
- * The CLI arguments every install test shares: NDJSON, fast retries and short timeouts, so a
- * failure shows in seconds rather than minutes.
- */
-export function installArgs(manifest: string, dir: string, ...extra: string[]): string[] {
-  return ['install', '--manifest', manifest, '--dir', dir, '--json', '--retry-delay', '0.05', '--stall-timeout', '5', ...extra];
-}
 
 /** Lines of a Node stack trace ("    at fn (file:1:2)"): the CLI must never print one to a person. */
 export function stackTraceLines(text: string): string[] {
   return text.split('\n').filter((line) => /^\s+at /.test(line));
+}
+
+/**
+ * A resume record as modelhaul writes it, spelled out field by field rather than built by the
+ * engine's own code, so that a test planting one also pins the on-disk format: one segment over
+ * the whole file with `done` bytes claimed, and `overrides` for what a case changes.
+ */
+export function resumeRecordFor(artifact: ManifestArtifact, done: number, overrides: object = {}): object {
+  return {
+    format: 'modelhaul-resume',
+    version: 1,
+    id: artifact.id,
+    url: artifact.url,
+    size: artifact.size,
+    sha256: artifact.sha256,
+    segments: [{ start: 0, end: artifact.size, done }],
+    updatedAt: new Date().toISOString(),
+    ...overrides,
+  };
 }

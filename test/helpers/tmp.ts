@@ -1,6 +1,7 @@
 // Real temporary directories for tests that exercise the filesystem, and a cleanup that works even
 // after a test made part of the tree read-only (to provoke EACCES) and failed before undoing it.
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -26,6 +27,29 @@ export async function useTempDir(t: TestContext, prefix: string): Promise<string
   const dir = await makeTempDir(prefix);
   t.after(() => removeTempDir(dir));
   return dir;
+}
+
+/**
+ * A fresh tmpfs of `mib` MiB mounted at `<temp dir>/disk`, unmounted and removed when the test
+ * ends; undefined (and the test skipped with the reason) where mounting is not permitted.
+ */
+export async function useSmallDisk(t: TestContext, prefix: string, mib: number): Promise<{ work: string; disk: string } | undefined> {
+  const work = await makeTempDir(prefix);
+  const disk = join(work, 'disk');
+  await mkdir(disk);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${mib}m`, 'tmpfs', disk], { encoding: 'utf8' });
+  if (mounted.error !== undefined || mounted.status !== 0) {
+    await removeTempDir(work);
+    t.skip(`cannot mount a tmpfs here (needs root): ${mounted.error?.message ?? mounted.stderr.trim()}`);
+    return undefined;
+  }
+  // One hook, so that the unmount surely comes before the removal. A child still running after a
+  // failed assertion could keep the mount busy: then a lazy unmount.
+  t.after(async () => {
+    if (spawnSync('umount', [disk]).status !== 0) spawnSync('umount', ['-l', disk]);
+    await removeTempDir(work);
+  });
+  return { work, disk };
 }
 
 // Deleting an entry needs write and search permission on its parent, so every directory is made
