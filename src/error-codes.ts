@@ -1,100 +1,132 @@
 /**
- * The stable failure codes of modelhaul, with what each means, whether the engine retries it on
- * its own, and the default hint shown to a person. This table is the single source for the
- * README's error table and for the test that every code has a hint.
+ * The stable failure codes of modelhaul: what each means, whether the engine retries it on its own
+ * (`retryable`, and in words `retried`), and the default hint shown to a person. This table is the
+ * single source of the README's error table, which `scripts/readme-error-table.ts` writes from it
+ * and `test/readme.test.ts` checks word for word.
  */
 export const ERROR_CODES = {
   MANIFEST_INVALID: {
-    meaning: 'The manifest is not valid JSON or does not match the format.',
+    meaning: 'The manifest is not valid JSON or does not match the format (the message names the field).',
     retryable: false,
+    retried: 'no (exit 2)',
     hint: 'Fix the field named in the message; `modelhaul manifest check FILE` validates a manifest without downloading anything.',
   },
   MANIFEST_VERSION: {
-    meaning: 'The manifest uses a schemaVersion this modelhaul does not know.',
+    meaning: "The manifest's `schemaVersion` is newer than this modelhaul reads.",
     retryable: false,
+    retried: 'no (exit 2)',
     hint: 'Upgrade modelhaul (`npm install modelhaul@latest`) to a version that reads this schemaVersion, or ask the app vendor for a manifest with schemaVersion 1.',
   },
   INSECURE_URL: {
     meaning: 'An artifact URL uses plain http to a host that is not loopback.',
     retryable: false,
+    retried: 'no (exit 2)',
     hint: 'Use an https:// URL, or pass --allow-http if the network path is trusted.',
   },
   UNSAFE_PATH: {
-    meaning: 'An install path would escape the install dir or go through a link that leads outside it.',
+    meaning: 'An install path goes through a symbolic link; found before any byte is downloaded.',
     retryable: false,
+    retried: 'no',
     hint: 'Remove the symbolic link named in the message from the install dir, or choose another --dir.',
   },
   HTTP_STATUS: {
     meaning: 'The server answered with an HTTP status that is not a success.',
     retryable: false,
+    retried:
+      'yes for 408, 425, 429, 500, 502, 503, 504 (honouring `Retry-After`), and for 401/403/410 from a redirect target (the manifest URL is resolved again); no for the rest',
     hint: 'Check that the URL in the manifest is still correct and that you have access to it.',
   },
   NETWORK: {
-    meaning: 'The connection failed, was reset, or ended early.',
+    meaning: 'The connection failed, was reset, or a body ended early.',
     retryable: true,
+    retried: 'yes, resuming from the bytes on disk',
     hint: 'Check your internet connection and run the same command again; downloaded bytes are kept.',
   },
   STALLED: {
-    meaning: 'The server stopped sending data for longer than the stall timeout.',
+    meaning: 'No byte arrived for longer than the stall timeout (headers or body).',
     retryable: true,
+    retried: 'yes, resuming',
     hint: 'The connection stalled; run the same command again to resume, or raise --stall-timeout on a slow link.',
   },
-  CONTENT_ENCODING: {
-    meaning: 'The server compressed the response although modelhaul asked for the raw bytes.',
+  TLS: {
+    meaning: "The server's TLS certificate could not be verified (self-signed, expired, issued for another name) or the TLS handshake failed.",
     retryable: false,
+    retried: 'no: trying again cannot make a certificate valid',
+    hint: 'The server is not who it claims to be, or a proxy in between intercepts TLS; check the URL, or trust the certificate with NODE_EXTRA_CA_CERTS if it is your own.',
+  },
+  PROTOCOL: {
+    meaning: 'The server broke the HTTP protocol: response headers larger than allowed, or a malformed body framing (a garbled chunked body).',
+    retryable: false,
+    retried: 'no; bytes already on disk are kept',
+    hint: 'The server (or a proxy in between) sends responses modelhaul cannot read; try again later or from another network, and report it to the host if it persists.',
+  },
+  CONTENT_ENCODING: {
+    meaning: 'The server compressed the body although `Accept-Encoding: identity` was sent.',
+    retryable: false,
+    retried: 'no',
     hint: 'The server or a proxy in between re-encodes downloads; try another network or ask the host to serve the file unmodified.',
   },
   RANGE_NOT_HONOURED: {
-    meaning: 'A resume or segment request got a reply that does not match the requested byte range.',
+    meaning: 'A `206` did not match the requested range exactly (or was `multipart/byteranges`); nothing was appended.',
     retryable: true,
+    retried: 'yes: the file starts over from zero without ranges (at most 3 times)',
     hint: 'The server or a cache in between answers byte ranges wrongly; modelhaul restarts the file from zero, run the same command again.',
   },
   SIZE_MISMATCH: {
-    meaning: 'The server sent a file whose size differs from the size in the manifest.',
+    meaning: "The server's file has another size than the manifest says (declared, or one byte too many arrived).",
     retryable: false,
+    retried: 'no; the bytes are discarded',
     hint: 'The file on the server is not the one the manifest describes; the manifest may be out of date.',
   },
   CHECKSUM_MISMATCH: {
-    meaning: 'The downloaded bytes do not have the SHA-256 in the manifest; they were discarded.',
+    meaning: "The downloaded bytes do not have the manifest's SHA-256; they were discarded and nothing was installed.",
     retryable: false,
+    retried: 'once from zero when bytes came from an earlier run or without a strong validator; otherwise no',
     hint: 'The upstream file changed or was corrupted in transit; update the manifest if the change is expected, otherwise run the same command again.',
   },
   DISK_FULL: {
-    meaning: 'There is not enough free space in the install dir.',
+    meaning: 'Not enough free space: found before downloading (with the bytes needed) or when a write failed.',
     retryable: false,
+    retried: 'no; what is on disk is kept',
     hint: 'Free the number of bytes named in the message and run the same command again; downloaded bytes are kept.',
   },
   PERMISSION_DENIED: {
-    meaning: 'The operating system refused to create, write or rename a file in the install dir.',
+    meaning: 'The system refused to create, write or rename a file (including a read-only file system).',
     retryable: false,
+    retried: 'no',
     hint: 'Make the install dir writable by this user, or choose another one with --dir.',
   },
   FILESYSTEM: {
-    meaning: 'An unexpected file-system error (I/O error, read-only file system, ...).',
+    meaning: 'Another file-system error (I/O error, a file where a folder should be, a failed fsync).',
     retryable: false,
+    retried: 'no',
     hint: 'Check the disk named in the message; downloaded bytes that were saved are kept for the next run.',
   },
   REDIRECT: {
-    meaning: 'A redirect was refused: too many hops, a loop, a non-HTTP scheme or an https to http downgrade.',
+    meaning: 'A redirect was refused: more than 10 hops, a loop, a non-HTTP scheme, https to http, or http to a non-loopback host.',
     retryable: false,
+    retried: 'no',
     hint: 'The server redirects somewhere modelhaul will not follow; check the URL in the manifest.',
   },
   LOCKED: {
-    meaning: 'Another modelhaul process is installing into the same dir.',
+    meaning: 'Another modelhaul process is installing into the same dir and the wait for it ran out.',
     retryable: true,
+    retried: 'no (the caller may retry: `retryable` is true)',
     hint: 'Wait for the other install to finish; if no modelhaul process is running there, delete the lock file named in the message.',
   },
   ABORTED: {
-    meaning: 'The install was cancelled (AbortSignal, Ctrl+C or SIGTERM).',
+    meaning: 'Cancelled by an `AbortSignal`, Ctrl+C or SIGTERM.',
     retryable: true,
+    retried: 'no (the CLI exits 130/143)',
     hint: 'Run the same command again to resume; downloaded bytes are kept.',
   },
   NOT_FOUND: {
-    meaning: 'An artifact id or file named on the command line does not exist.',
+    meaning: 'A manifest file, a file to import, or an artifact id named on the command line does not exist.',
     retryable: false,
+    retried: 'no (exit 2)',
     hint: 'Check the id against `modelhaul status` and the file name.',
   },
-} as const satisfies Record<string, { meaning: string; retryable: boolean; hint: string }>;
+} as const satisfies Record<string, { meaning: string; retryable: boolean; retried: string; hint: string }>;
 
 /** A stable string naming one kind of failure; see {@link ERROR_CODES}. */
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -3,15 +3,17 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { ALL_ERROR_CODES } from '../src/errors.js';
+import { withErrorTable } from '../scripts/readme-error-table.js';
 
 // The README is the contract users read; these checks keep it in step with the code.
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = await readFile(`${root}README.md`, 'utf8');
 
-test('the README error table has a row for every error code, and no code that does not exist', () => {
+test('the README error table is the one src/error-codes.ts makes, word for word (scripts/readme-error-table.ts rewrites it)', () => {
+  assert.equal(withErrorTable(readme), readme, 'run `node --import tsx scripts/readme-error-table.ts` to update the README');
   const table = readme.slice(readme.indexOf('## Error codes'));
   const rows = [...table.matchAll(/^\| `([A-Z_]+)` \|/gm)].map((match) => match[1]);
-  assert.deepEqual([...rows].sort(), [...ALL_ERROR_CODES].sort());
+  assert.deepEqual(rows, ALL_ERROR_CODES, 'a row for every code, in table order');
 });
 
 test('the README documents every CLI command', async () => {

@@ -9,7 +9,7 @@ export const MAX_REDIRECTS = 10;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 export interface OpenResponseOptions {
-  /** The URL from the manifest: every attempt starts here again (RESUME-SEMANTICS rule 13). */
+  /** The URL from the manifest: every attempt starts here again (docs/rules.md rule 13). */
   url: string;
   /** Request headers for this attempt, built fresh by the caller; kept across redirect hops. */
   headers: Readonly<Record<string, string>>;
@@ -83,6 +83,10 @@ async function sendOnce(
       headers,
       signal: options.signal,
     });
+    // A body can fail before anyone reads it (a malformed chunked body arrives with the head, while
+    // the caller is still deciding what to do with the response): without a listener that 'error'
+    // would end the whole process. Whoever reads the body still gets the error from the stream.
+    response.body.on('error', () => undefined);
     return { status: response.statusCode, headers: flattenHeaders(response.headers), body: response.body };
   } catch (error) {
     throw networkError(error, url, options.signal);
