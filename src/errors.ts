@@ -145,17 +145,22 @@ export function installErrorFromJSON(json: SerializedInstallError): InstallError
 /**
  * The one way modelhaul makes an ABORTED error: what every operation throws when its
  * `AbortSignal` fires (Ctrl+C, SIGTERM, an app's cancel). The abort reason becomes the cause; the
- * message says what stopped, so a log tells a cancelled install from a cancelled lock wait.
+ * message says what stopped, so a log tells a cancelled install from a cancelled lock wait, and
+ * the hint (the code's by default) can say what the cancelled operation leaves behind.
  *
  * @example
  * ```ts
- * if (signal.aborted) throw abortedError(signal, 'The verification was cancelled');
+ * if (signal.aborted) throw abortedError(signal, 'The verification was cancelled', { hint: 'Run it again.' });
  * ```
  */
 export function abortedError(
   signal: AbortSignal | undefined,
   message = 'The install was cancelled',
-  details: ErrorDetails = {},
+  options: { details?: ErrorDetails; hint?: string } = {},
 ): InstallError {
-  return new InstallError('ABORTED', message, { cause: signal?.reason, details });
+  return new InstallError('ABORTED', message, {
+    cause: signal?.reason,
+    details: options.details ?? {},
+    ...(options.hint !== undefined ? { hint: options.hint } : {}),
+  });
 }

@@ -1,8 +1,12 @@
 import type { ArtifactKind } from './manifest/types.js';
-import type { SerializedInstallError } from './errors.js';
+import type { ErrorCode, SerializedInstallError } from './errors.js';
 
-/** What the engine will do with one artifact, decided from the disk before any network traffic. */
-export type PlannedAction = 'skip' | 'fetch' | 'resume' | 'check-existing';
+/**
+ * What the engine will do with one artifact, decided from the disk before any network traffic:
+ * nothing (`already-installed`, the name every result and event uses for that case), download it,
+ * resume a partial download, or hash a file found at its path to see whether it can be adopted.
+ */
+export type PlannedAction = 'already-installed' | 'fetch' | 'resume' | 'check-existing';
 
 export interface PlannedArtifact {
   id: string;
@@ -15,8 +19,8 @@ export interface PlannedArtifact {
   bytesOnDisk: number;
 }
 
-/** How an artifact ended up. */
-export type ArtifactOutcome = 'installed' | 'already-present' | 'failed';
+/** How an artifact ended up: downloaded and installed in this run, installed before, or failed. */
+export type ArtifactOutcome = 'installed' | 'already-installed' | 'failed';
 
 /**
  * The result for one artifact. `resumedFrom` is how many bytes from an earlier run were reused;
@@ -75,8 +79,14 @@ export type InstallEvent =
       bytesFetched: number;
       elapsedMs: number;
     }
-  | { event: 'skipped'; id: string; path: string; reason: 'installed' | 'verified-existing' }
-  | { event: 'failed'; id: string; code: string; hint: string; retryable: boolean; error: SerializedInstallError; bytesKept: number }
+  | {
+      event: 'skipped';
+      id: string;
+      path: string;
+      /** `already-installed`: the record says so; `verified-existing`: a file found in place was hashed and adopted. */
+      reason: 'already-installed' | 'verified-existing';
+    }
+  | { event: 'failed'; id: string; code: ErrorCode; hint: string; retryable: boolean; error: SerializedInstallError; bytesKept: number }
   | {
       event: 'done';
       ok: boolean;

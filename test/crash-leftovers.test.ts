@@ -65,7 +65,7 @@ test('a resume record that outlived its promoted file is removed, with or withou
   await writeFile(join(staging, 'a.resume.json'), completeRecord);
   const skipped = await install(manifest, dir);
   assert.equal(skipped.code, 0, skipped.stderr);
-  assert.ok(skipped.events.some((e) => e.event === 'skipped' && e.reason === 'installed'));
+  assert.ok(skipped.events.some((e) => e.event === 'skipped' && e.reason === 'already-installed'));
   assert.deepEqual(await readdir(staging), [], 'the outlived resume record is removed');
 
   // Killed after the rename into place, before the install record was written.

@@ -42,7 +42,7 @@ function roundTrip<T>(value: T): unknown {
   return JSON.parse(JSON.stringify(value)) as unknown;
 }
 
-test('installBundle resolves with a result per artifact: installed, already present, failed with a serialized error', async (t) => {
+test('installBundle resolves with a result per artifact: installed, already installed, failed with a serialized error', async (t) => {
   const server = await origin(t);
   const dir = join(await useTempDir(t, 'lib-results'), 'models');
   const first = makeContent(300_000, 51);
@@ -57,7 +57,7 @@ test('installBundle resolves with a result per artifact: installed, already pres
   assert.equal(result.ok, false);
   assert.deepEqual(
     result.results.map((r) => [r.id, r.outcome]),
-    [['first', 'already-present'], ['second', 'installed'], ['missing', 'failed']],
+    [['first', 'already-installed'], ['second', 'installed'], ['missing', 'failed']],
   );
   const failed = result.results[2]!;
   assert.ok(failed.error && isInstallError(failed.error), 'the error is a serialized InstallError');

@@ -114,7 +114,7 @@ test('two processes started on one dir take turns: the second waits, then finds 
   assert.equal(two.code, 0, describeRun(two));
   assert.equal((wait.holder as { pid: number }).pid, first.pid);
   assert.equal(wait.lockPath, dirPaths(b.dir).lock);
-  assert.deepEqual(named(two, 'skipped').map((e) => e.reason), ['installed', 'installed']);
+  assert.deepEqual(named(two, 'skipped').map((e) => e.reason), ['already-installed', 'already-installed']);
   assert.equal(named(two, 'start').length, 0);
   assert.equal(b.origin.bytesSent(), b.totalBytes, 'each byte was downloaded once');
   await assertInstalled(b);

@@ -204,7 +204,7 @@ test('installed: no requests on the next run, status from metadata, a touched fi
   const second = await runCli(jsonInstallArgs(s.manifest, s.dir));
   assert.equal(second.code, 0, describeRun(second));
   assert.equal(s.origin.requests.length, requestsAfterInstall, 'an installed artifact costs no request');
-  assert.deepEqual(named(second, 'skipped').map((e) => e.reason), ['installed']);
+  assert.deepEqual(named(second, 'skipped').map((e) => e.reason), ['already-installed']);
   assert.equal(named(second, 'start').length, 0);
   assert.equal((await statusOf(s)).state, 'installed');
 

@@ -1,4 +1,5 @@
 import { colorEnabled, painter, type Painter } from './render/paint.js';
+import { listenForInterruption, type Interruption } from './interruption.js';
 
 /** Where a command writes, and how: shared by all commands, replaceable in one place. */
 export interface CliContext {
@@ -13,19 +14,23 @@ export interface CliContext {
   paintErr: Painter;
   /** True when stdout is a terminal a live display can redraw. */
   interactive: boolean;
+  /** SIGINT and SIGTERM, handled once for every command. */
+  interruption: Interruption;
 }
 
 export function processContext(): CliContext {
   const { stdout, stderr, env } = process;
+  const err = writerIgnoringClosedPipe(stderr);
   return {
     stdout,
     stderr,
     env,
     out: writerIgnoringClosedPipe(stdout),
-    err: writerIgnoringClosedPipe(stderr),
+    err,
     paint: painter(colorEnabled(stdout, env)),
     paintErr: painter(colorEnabled(stderr, env)),
     interactive: stdout.isTTY === true && env.TERM !== 'dumb' && env.CI === undefined,
+    interruption: listenForInterruption(err),
   };
 }
 

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../errors.js';
+
 /** The CLI's exit codes: a contract scripts and app installers rely on. */
 export const EXIT = {
   /** Everything asked for is installed and verified. */
@@ -12,5 +14,8 @@ export const EXIT = {
   sigterm: 143,
 } as const;
 
-/** Error codes that mean "the input was wrong", reported with exit code 2. */
-export const USAGE_ERROR_CODES: ReadonlySet<string> = new Set(['MANIFEST_INVALID', 'MANIFEST_VERSION', 'INSECURE_URL']);
+/**
+ * Error codes that mean "the input was wrong" (a manifest, or a file or id named on the command
+ * line that is not there), reported with exit code 2: nothing was done.
+ */
+export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['MANIFEST_INVALID', 'MANIFEST_VERSION', 'INSECURE_URL', 'NOT_FOUND']);

@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 import { runCli } from './program.js';
 import { processContext } from './context.js';
-import { reportError } from './report-error.js';
+import { errorOutput, reportError } from './report-error.js';
 
 const context = processContext();
+let exitCode: number;
 try {
-  process.exitCode = await runCli(process.argv.slice(2), context);
+  exitCode = await runCli(process.argv.slice(2), context);
 } catch (error) {
   if (process.env.MODELHAUL_DEBUG) console.error(error);
-  process.exitCode = reportError(error, { json: false, stdout: context.out, stderr: context.err, paint: context.paintErr });
+  exitCode = reportError(error, errorOutput(context, false));
 }
+// Interrupted is interrupted (130/143), whatever the command made of it; a signal arriving after
+// this line sets the code itself.
+process.exitCode = context.interruption.exitCode ?? exitCode;

@@ -33,6 +33,17 @@ export function addTargetOptions(command: Command): Command {
     .option('-d, --dir <dir>', 'install dir (default: $MODELHAUL_DIR, else <user data folder>/modelhaul/<bundle>)');
 }
 
-export function addJsonOption(command: Command, what: string): Command {
-  return command.option('--json', what);
+/**
+ * A commander parser for an origin (`--token-origin`): an http(s) URL, reduced to its origin, so
+ * that a mistyped value is a usage error (exit 2) naming the option, not a failure later.
+ */
+export function origin(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected an origin such as https://huggingface.co');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new InvalidArgumentError('expected an http:// or https:// origin');
+  return url.origin;
 }

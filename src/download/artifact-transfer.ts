@@ -7,7 +7,6 @@ import type { InstallLayout } from '../store/layout.js';
 import {
   newResumeRecord,
   readResumeRecord,
-  recordMatchesArtifact,
   writeResumeRecord,
   type ResumeRecord,
 } from '../store/resume-record.js';
@@ -20,13 +19,14 @@ import { retryDelayMs } from '../http/retry-delay.js';
 import type { Dispatchers } from '../http/dispatchers.js';
 import type { Credentials } from '../http/credentials.js';
 import { checkResponse, type RangeRequest } from './check-response.js';
-import { createPartial, discardPartial, openExistingPartial } from '../store/partial-file.js';
+import { createPartial, discardPartial, judgePartial, openExistingPartial } from '../store/partial-file.js';
 import { PrefixHasher } from '../hash/prefix-hasher.js';
 import { WorkerHasher } from '../hash/worker-hasher.js';
 import type { FileHasher } from '../hash/file-hasher.js';
 import { PositionalWriter } from './positional-writer.js';
 import { ProgressMeter } from './progress-meter.js';
 import { SegmentTable, type LiveSegment } from './segments.js';
+import { defaultCheckpointBytes } from '../defaults.js';
 
 /** Tuning of one artifact's download; the install options fill these in. */
 export interface TransferSettings {
@@ -126,7 +126,7 @@ export class ArtifactTransfer {
     this.artifact = context.artifact;
     this.partialPath = context.layout.partialPath(this.artifact.id);
     this.recordPath = context.layout.resumeRecordPath(this.artifact.id);
-    this.checkpointBytes = context.settings.checkpointBytes ?? checkpointBytesFor(this.artifact.size);
+    this.checkpointBytes = context.settings.checkpointBytes ?? defaultCheckpointBytes(this.artifact.size);
   }
 
   /** Runs the download to a verified partial, or throws an {@link InstallError}. */
@@ -160,9 +160,9 @@ export class ArtifactTransfer {
   private async openPartial(): Promise<void> {
     const read = await readResumeRecord(this.recordPath);
     const existing = await openExistingPartial(this.partialPath, this.artifact.id);
-    if (read.state === 'ok' && recordMatchesArtifact(read.record, this.artifact) && existing) {
+    if (read.state === 'ok' && existing) {
       const fileSize = Number((await existing.stat()).size);
-      const consistent = read.record.segments.every((s) => s.done === 0 || s.start + s.done <= fileSize);
+      const consistent = judgePartial(read, this.artifact, await existing.stat({ bigint: true })).usable;
       if (consistent) {
         this.file = existing;
         this.record = read.record;
@@ -660,12 +660,6 @@ export class ArtifactTransfer {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/** The default checkpoint distance: 0.5% of the file, at least 4 MiB, at most 64 MiB. */
-export function checkpointBytesFor(size: number): number {
-  const mib = 1024 * 1024;
-  return Math.min(64 * mib, Math.max(4 * mib, Math.round(size / 200)));
 }
 
 /**

@@ -7,7 +7,7 @@ import { discard, openResponse } from './open-response.js';
 import { networkError, redactUrl } from './network-error.js';
 import { statusError } from './status-error.js';
 import { headLinkedMetadata, isResolveUrl } from './linked-metadata.js';
-import { MODELHAUL_VERSION } from '../version.js';
+import { DEFAULT_STALL_TIMEOUT_MS, USER_AGENT } from '../defaults.js';
 
 /** How {@link digestUrl} learned the size and SHA-256. */
 export type DigestSource = 'linked-headers' | 'download';
@@ -52,7 +52,7 @@ export async function digestUrl(url: string, options: DigestUrlOptions = {}): Pr
   if (!policy.ok) throw new InstallError(policy.code, `url: ${policy.reason}`, { details: { field: 'url' } });
   const signal = options.signal ?? new AbortController().signal;
   const credentials = normalizeCredentials(options.credentials);
-  const dispatchers = new Dispatchers({ stallTimeoutMs: options.stallTimeoutMs ?? 30_000 });
+  const dispatchers = new Dispatchers({ stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS });
   try {
     if (isResolveUrl(url)) {
       const linked = await headLinkedMetadata({ url, credentials, dispatchers, signal });
@@ -73,7 +73,7 @@ async function streamDigest(
 ): Promise<{ size: number; sha256: string }> {
   const response = await openResponse({
     url,
-    headers: { 'accept-encoding': 'identity', 'user-agent': `modelhaul/${MODELHAUL_VERSION}` },
+    headers: { 'accept-encoding': 'identity', 'user-agent': USER_AGENT },
     credentials,
     allowHttp: options.allowHttp ?? false,
     dispatchers,

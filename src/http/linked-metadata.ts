@@ -11,7 +11,7 @@
  */
 import { request } from 'undici';
 import { InstallError } from '../errors.js';
-import { MODELHAUL_VERSION } from '../version.js';
+import { USER_AGENT } from '../defaults.js';
 import type { Dispatchers } from './dispatchers.js';
 import { authorizationFor, type Credentials } from './credentials.js';
 import { networkError, redactUrl } from './network-error.js';
@@ -83,7 +83,7 @@ export interface HeadLinkedOptions {
 export async function headLinkedMetadata(options: HeadLinkedOptions): Promise<LinkedMetadata | undefined> {
   let url = options.url;
   for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-    const headers: Record<string, string> = { 'user-agent': `modelhaul/${MODELHAUL_VERSION}`, 'accept-encoding': 'identity' };
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
     const authorization = authorizationFor(url, options.credentials);
     if (authorization !== undefined) headers.authorization = authorization;
     let status: number;

@@ -38,8 +38,11 @@ export interface ArtifactNaming {
 export function deriveArtifactNaming(url: string, given: Partial<ArtifactNaming> = {}): ArtifactNaming {
   const fileName = fileNameOfUrl(url);
   const need = (field: keyof ArtifactNaming): never => {
+    // Every name the URL would have given and the command line did not: one hint, each option once.
+    const missing = (['id', 'label', 'path'] as const).filter((name) => given[name] === undefined).map((name) => `--${name}`);
+    const options = missing.length > 1 ? `${missing.slice(0, -1).join(', ')} and ${missing.at(-1)}` : `--${field}`;
     throw new InstallError('MANIFEST_INVALID', `Cannot derive the artifact's ${field} from ${url}: the URL does not end in a file name`, {
-      hint: `Pass --${field} (and --id, --label and --path as needed).`,
+      hint: `Pass ${options}.`,
       details: { field },
     });
   };

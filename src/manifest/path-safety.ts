@@ -1,5 +1,5 @@
 /**
- * Rules for the `path` of an artifact (RESUME-SEMANTICS rule 28): a relative POSIX path that stays
+ * Rules for the `path` of an artifact (docs/rules.md rule 28): a relative POSIX path that stays
  * inside the install dir and means the same file on Linux, macOS and Windows. Everything here is
  * string work, done before the file system is touched, so that a hostile or careless manifest is
  * refused as a whole instead of half-installed.
@@ -17,6 +17,11 @@ export const PRIVATE_DIR_NAME = '.modelhaul';
 // C0 controls, DEL and C1 controls. A NUL truncates the path in C APIs; the others (ESC above all)
 // would also end up in terminal output when the path is shown in progress lines.
 const CONTROL_CHARACTER = /\p{Cc}/u;
+
+// Bidirectional formatting characters (the embeddings, overrides and isolates, and the LRM, RLM
+// and ALM marks). A right-to-left override makes `model\u202Egnp.exe` show as `modelexe.png`: a
+// path shown to a person must read as what it is.
+const BIDI_CONTROL = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/u;
 
 // With the `u` flag a surrogate pair is one code point, so this only matches a lone surrogate.
 // Node encodes one as U+FFFD when it becomes a file name, so two different strings would name the
@@ -52,6 +57,8 @@ export function checkRelativePath(path: string): string | null {
 
   const control = CONTROL_CHARACTER.exec(path);
   if (control) return `must not contain control characters (found ${codePointName(control[0])})`;
+  const bidi = BIDI_CONTROL.exec(path);
+  if (bidi) return `must not contain bidirectional control characters (found ${codePointName(bidi[0])}), which make it display as another path`;
   if (LONE_SURROGATE.test(path)) return 'must be well-formed Unicode text (found a lone surrogate)';
 
   // The forms below are checked from the most specific to the most general, so that `\\host\x`

@@ -1,5 +1,4 @@
-import { readdir, unlink } from 'node:fs/promises';
-import type { BigIntStats, Dirent } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import { parseManifest } from '../manifest/parse.js';
 import { pathCollisionKey } from '../manifest/path-safety.js';
@@ -8,12 +7,10 @@ import type { Artifact, Manifest } from '../manifest/types.js';
 import { installLayout, PARTIAL_SUFFIX, RESUME_RECORD_SUFFIX, type InstallLayout } from '../store/layout.js';
 import { acquireInstallLock } from '../store/install-lock.js';
 import { readInstallRecord, recordMatchesFile } from '../store/install-record.js';
-import { readResumeRecord, recordMatchesArtifact } from '../store/resume-record.js';
 import { fsyncDir } from '../store/durable-fs.js';
-import { fsError, hasErrorCode } from '../store/fs-error.js';
-import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from '../store/installed-file.js';
-import { abortedError } from '../errors.js';
-import { inspectArtifact } from '../store/artifact-state.js';
+import { listFolderWithoutLinks, lstatIfPresent, lstatInstalledFile, reachWithoutLinks, removeEmptyParents, removeWithoutLinks } from '../store/no-follow.js';
+import { abortedError, type InstallError } from '../errors.js';
+import { inspectArtifact, inspectPartial } from '../store/artifact-state.js';
 
 /** What kind of file a garbage item is. */
 export type GarbageKind = 'partial' | 'resume-record' | 'install-record' | 'installed-file' | 'temp-file';
@@ -104,7 +101,7 @@ export async function findGarbage(manifest: unknown, dir: string, options: Garba
 export async function collectGarbage(manifest: unknown, dir: string, options: CollectGarbageOptions = {}): Promise<GarbageCollection> {
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? true });
   const layout = installLayout(dir);
-  if (!(await isDirectory(layout.privateDir))) {
+  if (!(await isOwnFolder(layout, layout.privateDir))) {
     return { bundle: validated.name, dir: layout.dir, items: [], kept: [], bytes: 0, bytesFreed: 0 };
   }
   const lock = await acquireInstallLock(layout.lockPath, {
@@ -115,20 +112,16 @@ export async function collectGarbage(manifest: unknown, dir: string, options: Co
     const plan = await planGarbage(validated, layout, options);
     let bytesFreed = 0;
     for (const item of plan.items) {
-      if (options.signal?.aborted) throw abortedError(options.signal, 'The clean-up was cancelled');
-      try {
-        await unlink(item.file);
-      } catch (error) {
-        if (hasErrorCode(error, 'ENOENT')) continue;
-        throw fsError(error, 'remove', item.file, item.id);
-      }
+      if (options.signal?.aborted) throw gcAborted(options.signal);
+      // Reached again without links right before the unlink: nothing behind a link is removed.
+      if (!(await removeWithoutLinks(layout.dir, item.file, item.id))) continue;
       bytesFreed += item.bytes;
       if (item.kind === 'installed-file') {
         await removeEmptyParents(layout.dir, path.relative(layout.dir, item.file).split(path.sep).join('/'));
       }
     }
     for (const folder of [layout.stagingDir, layout.installedDir]) {
-      if (await isDirectory(folder)) await fsyncDir(folder).catch(() => undefined);
+      if (await isOwnFolder(layout, folder)) await fsyncDir(folder).catch(() => undefined);
     }
     return { ...plan, bytesFreed };
   } finally {
@@ -143,7 +136,7 @@ async function planGarbage(manifest: Manifest, layout: InstallLayout, options: G
   await planStaging(layout, byId, options, items, kept);
   await planInstalled(layout, manifest, byId, items, kept);
   // The private folder itself holds only the lock; temp files there would be leftovers too.
-  for (const entry of await listDir(layout.privateDir)) {
+  for (const entry of await listFolderWithoutLinks(layout.dir, layout.privateDir)) {
     if (TEMP_FILE.test(entry.name) && !entry.isDirectory()) await addTemp(path.join(layout.privateDir, entry.name), items);
   }
   return {
@@ -164,7 +157,7 @@ async function planStaging(
   kept: KeptItem[],
 ): Promise<void> {
   const ids = new Set<string>();
-  for (const entry of await listDir(layout.stagingDir)) {
+  for (const entry of await listFolderWithoutLinks(layout.dir, layout.stagingDir)) {
     const name = entry.name;
     if (TEMP_FILE.test(name)) {
       if (!entry.isDirectory()) await addTemp(path.join(layout.stagingDir, name), items);
@@ -189,7 +182,7 @@ async function planStaging(
     const partial = partialStats && !partialStats.isDirectory() ? partialStats : undefined;
     if (!record && !partial) continue;
 
-    const reason = await stagingVerdict(layout, id, byId.get(id), partial);
+    const reason = await stagingVerdict(layout, byId.get(id));
     const list = (why: string, into: GarbageItem[]): void => {
       // The record goes first: a partial without a record is garbage too, the reverse would
       // briefly claim bytes that are gone.
@@ -203,26 +196,12 @@ async function planStaging(
 }
 
 /** Why the partial and record of `id` are not needed, or undefined when the next install resumes from them. */
-async function stagingVerdict(
-  layout: InstallLayout,
-  id: string,
-  artifact: Artifact | undefined,
-  partial: BigIntStats | undefined,
-): Promise<string | undefined> {
+async function stagingVerdict(layout: InstallLayout, artifact: Artifact | undefined): Promise<string | undefined> {
   if (!artifact) return 'not in the manifest';
   if ((await inspectArtifact(layout, artifact)).state === 'installed') return 'the artifact is installed already';
-  const read = await readResumeRecord(layout.resumeRecordPath(id));
-  if (read.state === 'absent') return 'no resume record: the next install would start this file from zero';
-  if (read.state === 'corrupt') return `corrupt resume record (${read.reason})`;
-  if (!recordMatchesArtifact(read.record, artifact)) return 'made for another version of the artifact (url, size or SHA-256 changed)';
-  if (!partial) return 'resume record without its partial file';
-  if (!partial.isFile()) return 'the partial download is not a regular file';
-  // The engine's own rule: a record that claims bytes beyond the end of the file is not trusted.
-  const fileSize = Number(partial.size);
-  if (!read.record.segments.every((s) => s.done === 0 || s.start + s.done <= fileSize)) {
-    return 'the resume record claims more bytes than the partial file holds';
-  }
-  return undefined;
+  // The engine's own rule for what of a partial download is worth resuming.
+  const verdict = await inspectPartial(layout, artifact);
+  return verdict.usable ? undefined : verdict.reason;
 }
 
 /** Install records of artifacts the manifest no longer lists there, and the files they name. */
@@ -235,7 +214,7 @@ async function planInstalled(
 ): Promise<void> {
   const neededPaths = new Set(manifest.artifacts.map((artifact) => pathCollisionKey(artifact.path)));
   const listedFiles = new Set<string>();
-  const entries = (await listDir(layout.installedDir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await listFolderWithoutLinks(layout.dir, layout.installedDir)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const file = path.join(layout.installedDir, entry.name);
     if (entry.isDirectory()) continue;
@@ -247,7 +226,8 @@ async function planInstalled(
     const id = entry.name.slice(0, -'.json'.length);
     if (!ARTIFACT_ID_PATTERN.test(id)) continue;
     const stats = await lstatIfPresent(file);
-    if (!stats) continue;
+    // A link is not a record modelhaul wrote, and a record is never read through one.
+    if (!stats?.isFile()) continue;
     const recordBytes = allocatedBytes(stats);
     const read = await readInstallRecord(file);
     if (read.state === 'absent') continue;
@@ -298,16 +278,14 @@ function allocatedBytes(stats: BigIntStats): number {
   return blocks > 0 ? Math.min(size, blocks) : size;
 }
 
-async function listDir(dir: string): Promise<Dirent[]> {
-  try {
-    return await readdir(dir, { withFileTypes: true });
-  } catch (error) {
-    if (hasErrorCode(error, 'ENOENT') || hasErrorCode(error, 'ENOTDIR')) return [];
-    throw fsError(error, 'list', dir);
-  }
+function gcAborted(signal: AbortSignal): InstallError {
+  return abortedError(signal, 'The clean-up was cancelled', {
+    hint: 'What was removed stays removed and the rest is untouched; run the same command again to finish.',
+  });
 }
 
-async function isDirectory(dir: string): Promise<boolean> {
-  const stats = await lstatIfPresent(dir);
-  return stats?.isDirectory() === true;
+/** True when a folder of modelhaul's is a real folder, reached without links (docs/rules.md rule 29). */
+async function isOwnFolder(layout: InstallLayout, folder: string): Promise<boolean> {
+  const reached = await reachWithoutLinks(layout.dir, folder);
+  return reached.kind === 'entry' && reached.stats.isDirectory();
 }

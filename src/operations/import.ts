@@ -15,6 +15,7 @@ import { fsError, hasErrorCode } from '../store/fs-error.js';
 import { abortedError } from '../errors.js';
 import { inspectArtifact } from '../store/artifact-state.js';
 import { hashFile } from '../hash/hash-file.js';
+import { fileIdentity, isSameFile } from '../store/file-identity.js';
 
 const COPY_CHUNK = 4 * 1024 * 1024;
 
@@ -89,7 +90,7 @@ export async function importArtifact(manifest: unknown, dir: string, source: str
   const total = artifact.size;
   const { sha256 } = await hashSource(sourcePath, artifact, options, (bytes) => options.onProgress?.({ phase: 'hashing', bytes, total }));
   const after = await sourceStats(sourcePath, artifact);
-  if (!sameFile(before, after)) throw changedWhileRead(sourcePath, artifact);
+  if (!isSameFile(fileIdentity(before), after)) throw changedWhileRead(sourcePath, artifact);
   if (sha256 !== artifact.sha256) throw checksumMismatch(sourcePath, artifact, sha256);
 
   await prepareInstallDirs(layout);
@@ -169,7 +170,7 @@ async function stage(layout: InstallLayout, artifact: Artifact, source: string, 
       };
       // A rename keeps the inode: if it is the file that was hashed, the hash still holds.
       const now = await staged.handle.stat({ bigint: true });
-      if (!sameFile(verified, now)) {
+      if (!isSameFile(fileIdentity(verified), now)) {
         await staged.undo();
         throw changedWhileRead(source, artifact);
       }
@@ -206,7 +207,7 @@ async function copyAndHash(source: string, target: FileHandle, artifact: Artifac
     const buffer = Buffer.allocUnsafe(COPY_CHUNK);
     let position = 0;
     for (;;) {
-      if (options.signal?.aborted) throw abortedError(options.signal, 'The import was cancelled');
+      if (options.signal?.aborted) throw importAborted(options.signal);
       const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) break;
       if (position + bytesRead > artifact.size) throw changedWhileRead(source, artifact);
@@ -238,7 +239,7 @@ async function hashSource(
   try {
     return await hashFile(source, { ...(options.signal ? { signal: options.signal } : {}), onProgress });
   } catch (error) {
-    if (options.signal?.aborted) throw abortedError(options.signal, 'The import was cancelled');
+    if (options.signal?.aborted) throw importAborted(options.signal);
     throw fsError(error, 'read the file to import', source, artifact.id);
   }
 }
@@ -275,8 +276,10 @@ async function sourceStats(source: string, artifact: Artifact): Promise<BigIntSt
   return stats;
 }
 
-function sameFile(a: BigIntStats, b: BigIntStats): boolean {
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+function importAborted(signal: AbortSignal): InstallError {
+  return abortedError(signal, 'The import was cancelled', {
+    hint: 'Nothing was installed and the file to import is where it was; run the same command again.',
+  });
 }
 
 function checksumMismatch(source: string, artifact: Artifact, found: string): InstallError {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { statfs } from 'node:fs/promises';
 import { prepareInstallDirs } from '../store/prepare-install-dirs.js';
 import { InstallError, isInstallError } from '../errors.js';
@@ -7,19 +8,31 @@ import type { ArtifactResult, InstallEvent, PlannedArtifact } from '../events.js
 import { installLayout, type InstallLayout } from '../store/layout.js';
 import { acquireInstallLock } from '../store/install-lock.js';
 import { fsError } from '../store/fs-error.js';
-import { promoteVerified } from '../store/promote.js';
-import { installRecordFor, statIdentity, writeInstallRecord } from '../store/install-record.js';
+import { checkParentFolders, promoteVerified } from '../store/promote.js';
+import { installRecordFor, writeInstallRecord } from '../store/install-record.js';
 import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
 import { Dispatchers } from '../http/dispatchers.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
-import { inspectArtifact } from '../store/artifact-state.js';
+import { durablePartialBytes, inspectArtifact } from '../store/artifact-state.js';
+import { lstatInstalledFile } from '../store/no-follow.js';
+import { isSameFile, fileIdentity } from '../store/file-identity.js';
 import { hashFile } from '../hash/hash-file.js';
 import { runPool } from '../task-pool.js';
 import { EventChannel } from '../event-channel.js';
-import { MODELHAUL_VERSION } from '../version.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, DEFAULT_STALL_TIMEOUT_MS, MAX_CONNECTIONS } from '../defaults.js';
+import {
+  DEFAULT_CHECKPOINT_INTERVAL_MS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CONNECTIONS,
+  DEFAULT_MIN_SEGMENT_BYTES,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_BASE_DELAY_MS,
+  DEFAULT_RETRY_MAX_DELAY_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+  USER_AGENT,
+} from '../defaults.js';
 
 /**
  * Options of {@link installBundle}. Only `dir` is required.
@@ -52,8 +65,9 @@ export interface InstallOptions {
   /** Authorization header values by exact origin, e.g. `{ 'https://huggingface.co': 'Bearer hf_...' }`. */
   credentials?: Credentials;
   /**
-   * How long to wait for another process installing into the same dir. Default: as long as that
-   * process is alive on this host; 60 s when it runs on another host (its liveness cannot be checked).
+   * How long to wait for another process installing into the same dir. Default: 10 minutes while
+   * that process is alive on this host; 60 s when it runs on another host (its liveness cannot be
+   * checked).
    */
   lockTimeoutMs?: number;
   /** Receives every {@link InstallEvent} as it happens. */
@@ -96,16 +110,27 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const started = performance.now();
   const emit = (event: InstallEvent): void => options.onEvent?.(event);
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
-  const signal = options.signal ?? new AbortController().signal;
   const layout = installLayout(options.dir);
-  if (signal.aborted) throw abortedError(signal);
-  await prepareInstallDirs(layout);
-
-  const lock = await acquireInstallLock(layout.lockPath, {
-    signal,
-    ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
-    onWait: (holder) => emit({ event: 'lock-wait', lockPath: layout.lockPath, holder: { pid: holder.pid, hostname: holder.hostname, startedAt: holder.startedAt } }),
-  });
+  if (options.signal?.aborted) throw abortedError(options.signal);
+  const { signal, unlink: unlinkSignal } = installSignal(options.signal);
+  let lock;
+  try {
+    await prepareInstallDirs(layout);
+    lock = await acquireInstallLock(layout.lockPath, {
+      signal,
+      ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+      onWait: (holder) => emit({ event: 'lock-wait', lockPath: layout.lockPath, holder: { pid: holder.pid, hostname: holder.hostname, startedAt: holder.startedAt } }),
+    });
+  } catch (error) {
+    unlinkSignal();
+    // A dir this user may not write (a read-only mount, another user's folder) still answers an
+    // install that has nothing to do: the lock only guards writers.
+    if (isInstallError(error) && error.code === 'PERMISSION_DENIED') {
+      const nothingToDo = await installedWithoutWriting(layout, validated.name, validated.artifacts, emit, started);
+      if (nothingToDo) return nothingToDo;
+    }
+    throw error;
+  }
   const dispatchers = new Dispatchers({ stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS });
   try {
     // Under the lock, so no other writer's temp file is taken for a crash's leftover.
@@ -116,7 +141,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       bundle: validated.name,
       dir: layout.dir,
       artifacts: plan,
-      bytesToFetch: plan.reduce((sum, p) => sum + (p.action === 'skip' ? 0 : p.size - p.bytesOnDisk), 0),
+      bytesToFetch: plan.reduce((sum, p) => sum + (p.action === 'already-installed' ? 0 : p.size - p.bytesOnDisk), 0),
     });
     const results = new Map<string, ArtifactResult>();
     const fail = (artifact: Artifact, error: InstallError, bytesKept: number, traffic = { resumedFrom: 0, bytesFetched: 0 }): void => {
@@ -128,10 +153,10 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
     const work: Array<{ artifact: Artifact; planned: PlannedArtifact }> = [];
     for (const [index, artifact] of validated.artifacts.entries()) {
       const planned = plan[index]!;
-      if (planned.action === 'skip') {
+      if (planned.action === 'already-installed') {
         await removeStagingOf(layout, artifact.id);
-        emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'installed' });
-        results.set(artifact.id, result(artifact, 'already-present', 0, 0));
+        emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'already-installed' });
+        results.set(artifact.id, result(artifact, 'already-installed', 0, 0));
       } else {
         work.push({ artifact, planned });
       }
@@ -150,8 +175,16 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,
         async ({ artifact, planned }) => {
+          try {
+            // Before any byte is fetched or any file adopted: a folder on the way that is a link
+            // would fail the promotion only after the whole download (docs/rules.md rule 29).
+            await checkParentFolders(layout.dir, artifact.path, artifact.id);
+          } catch (error) {
+            fail(artifact, asInstallError(error, signal, artifact.id), planned.bytesOnDisk);
+            return;
+          }
           if (planned.action === 'check-existing' && (await adoptExisting(layout, artifact, signal, emit))) {
-            results.set(artifact.id, result(artifact, 'already-present', 0, 0));
+            results.set(artifact.id, result(artifact, 'already-installed', 0, 0));
             return;
           }
           // Cancelled while hashing the file in place: no partial download to start now.
@@ -172,7 +205,9 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
             });
             results.set(artifact.id, result(artifact, 'installed', verified.resumedFrom, verified.bytesFetched));
           } catch (error) {
-            fail(artifact, asInstallError(error, signal, artifact.id), transfer.bytesKept, {
+            // What is kept is read from the disk, by the rule the next run resumes by: a staging
+            // folder deleted under a running install keeps nothing, whatever the transfer wrote.
+            fail(artifact, asInstallError(error, signal, artifact.id), await durablePartialBytes(layout, artifact).catch(() => 0), {
               resumedFrom: transfer.reusedBytes,
               bytesFetched: transfer.fetchedBytes,
             });
@@ -199,7 +234,43 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   } finally {
     await dispatchers.close();
     await lock.release();
+    unlinkSignal();
   }
+}
+
+/**
+ * The install's own signal, following the caller's. Each running transfer, connection, hasher
+ * and backoff listens to it, so with a high `concurrency` it has many listeners by design: the
+ * leak warning Node prints past ten would be noise on the user's terminal.
+ */
+function installSignal(outer: AbortSignal | undefined): { signal: AbortSignal; unlink: () => void } {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const forward = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener('abort', forward, { once: true });
+  return { signal: controller.signal, unlink: () => outer?.removeEventListener('abort', forward) };
+}
+
+/**
+ * The result of an install into a dir it cannot write, when metadata shows every artifact installed
+ * and verified already; undefined when anything would have to be written.
+ */
+async function installedWithoutWriting(
+  layout: InstallLayout,
+  bundle: string,
+  artifacts: readonly Artifact[],
+  emit: (event: InstallEvent) => void,
+  started: number,
+): Promise<InstallResult | undefined> {
+  const plan = await planInstall(layout, artifacts).catch(() => undefined);
+  if (plan === undefined || !plan.every((p) => p.action === 'already-installed')) return undefined;
+  emit({ event: 'plan', bundle, dir: layout.dir, artifacts: plan, bytesToFetch: 0 });
+  for (const artifact of artifacts) emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'already-installed' });
+  const results = artifacts.map((artifact) => result(artifact, 'already-installed', 0, 0));
+  const outcome: InstallResult = { ok: true, results, bytesFetched: 0, bytesReused: 0, elapsedMs: Math.round(performance.now() - started) };
+  emit({ event: 'done', ...outcome });
+  return outcome;
 }
 
 /**
@@ -242,7 +313,7 @@ async function planInstall(layout: InstallLayout, artifacts: readonly Artifact[]
       const state = await inspectArtifact(layout, artifact);
       switch (state.state) {
         case 'installed':
-          return { ...base, action: 'skip', bytesOnDisk: artifact.size };
+          return { ...base, action: 'already-installed', bytesOnDisk: artifact.size };
         case 'changed':
           return { ...base, action: state.sameSize ? 'check-existing' : 'fetch', bytesOnDisk: 0 };
         case 'partial':
@@ -287,18 +358,20 @@ async function adoptExisting(
   signal: AbortSignal,
   emit: (event: InstallEvent) => void,
 ): Promise<boolean> {
-  const finalPath = layout.finalPath(artifact.path);
   emit({ event: 'verifying', id: artifact.id, bytes: 0, total: artifact.size });
-  const before = await statIdentity(finalPath);
+  // Only a regular file reached without links is adopted (docs/rules.md rule 29).
+  const before = await lstatInstalledFile(layout.dir, artifact.path);
+  if (!before) return false;
   let sha256: string;
   try {
-    ({ sha256 } = await hashFile(finalPath, { signal }));
+    ({ sha256 } = await hashFile(before.file, { signal }));
   } catch {
     return false;
   }
-  const after = await statIdentity(finalPath);
-  if (sha256 !== artifact.sha256 || !before || !after || before.mtimeNs !== after.mtimeNs || before.ino !== after.ino) return false;
-  await writeInstallRecord(layout.installRecordPath(artifact.id), installRecordFor(artifact, sha256, after));
+  const after = await lstatInstalledFile(layout.dir, artifact.path);
+  // The file hashed must be the file recorded: one that changed while it was read is not adopted.
+  if (sha256 !== artifact.sha256 || !after || !isSameFile(fileIdentity(before.stats), after.stats)) return false;
+  await writeInstallRecord(layout.installRecordPath(artifact.id), installRecordFor(artifact, sha256, after.stats));
   await removeStagingOf(layout, artifact.id);
   emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'verified-existing' });
   return true;
@@ -307,14 +380,14 @@ async function adoptExisting(
 function transferSettings(options: InstallOptions): TransferSettings {
   return {
     retries: options.retries ?? DEFAULT_RETRIES,
-    retryBaseDelayMs: options.retryBaseDelayMs ?? 500,
-    retryMaxDelayMs: options.retryMaxDelayMs ?? 30_000,
+    retryBaseDelayMs: options.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
+    retryMaxDelayMs: options.retryMaxDelayMs ?? DEFAULT_RETRY_MAX_DELAY_MS,
     connections: Math.max(1, Math.min(MAX_CONNECTIONS, options.connections ?? DEFAULT_CONNECTIONS)),
-    minSegmentBytes: options.minSegmentBytes ?? 8 * 1024 * 1024,
+    minSegmentBytes: options.minSegmentBytes ?? DEFAULT_MIN_SEGMENT_BYTES,
     checkpointBytes: options.checkpointBytes,
-    checkpointIntervalMs: options.checkpointIntervalMs ?? 1000,
+    checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
     allowHttp: options.allowHttp ?? false,
-    userAgent: `modelhaul/${MODELHAUL_VERSION}`,
+    userAgent: USER_AGENT,
   };
 }
 

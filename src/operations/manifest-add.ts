@@ -135,16 +135,27 @@ async function measure(options: AddArtifactOptions): Promise<{ size: number; sha
       });
       return { ...digest, source: 'file' };
     } catch (error) {
-      if (signal?.aborted) throw abortedError(signal, 'Adding the artifact was cancelled');
+      if (signal?.aborted) throw addAborted(signal);
       throw fsError(error, 'read', file);
     }
   }
-  return digestUrl(options.url, {
-    allowHttp: options.allowHttp ?? false,
-    ...(options.credentials ? { credentials: options.credentials } : {}),
-    ...(signal ? { signal } : {}),
-    ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
-    onProgress: (bytes, total) => options.onProgress?.({ phase: 'downloading', bytes, total }),
+  try {
+    return await digestUrl(options.url, {
+      allowHttp: options.allowHttp ?? false,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(signal ? { signal } : {}),
+      ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+      onProgress: (bytes, total) => options.onProgress?.({ phase: 'downloading', bytes, total }),
+    });
+  } catch (error) {
+    if (signal?.aborted) throw addAborted(signal);
+    throw error;
+  }
+}
+
+function addAborted(signal: AbortSignal): InstallError {
+  return abortedError(signal, 'Adding the artifact was cancelled', {
+    hint: 'The manifest was not changed and nothing was saved; run the same command again.',
   });
 }
 

@@ -1,4 +1,3 @@
-import { unlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { parseManifest } from '../manifest/parse.js';
 import { findArtifacts } from '../manifest/find-artifacts.js';
@@ -6,10 +5,9 @@ import { pathCollisionKey } from '../manifest/path-safety.js';
 import type { Artifact } from '../manifest/types.js';
 import { installLayout, type InstallLayout } from '../store/layout.js';
 import { acquireInstallLock } from '../store/install-lock.js';
-import { readInstallRecord } from '../store/install-record.js';
+import { readInstallRecord, recordMatchesFile } from '../store/install-record.js';
 import { fsyncDir } from '../store/durable-fs.js';
-import { fsError, hasErrorCode } from '../store/fs-error.js';
-import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from '../store/installed-file.js';
+import { lstatInstalledFile, reachWithoutLinks, removeEmptyParents, removeWithoutLinks } from '../store/no-follow.js';
 import { abortedError } from '../errors.js';
 import type { GarbageKind } from './gc.js';
 
@@ -36,7 +34,10 @@ export interface RemovedArtifact {
   outcome: 'removed' | 'not-installed';
   files: RemovedFile[];
   bytesFreed: number;
-  /** A file at the artifact's path that was left alone because modelhaul has no record of installing it. */
+  /**
+   * A file at the artifact's path that was left alone: modelhaul has no record of installing it,
+   * or it is no longer the file modelhaul installed (another size, mtime or inode).
+   */
   keptFile?: string;
 }
 
@@ -49,9 +50,10 @@ export interface RemoveResult {
 
 /**
  * Uninstalls artifacts: the installed file, its install record, and any partial download and
- * resume record, under the install lock. Only a file named by the artifact's install record is
- * deleted (reached without following symbolic links, and not at a path another artifact of the
- * manifest uses); a file modelhaul did not install is left alone and reported in `keptFile`.
+ * resume record, under the install lock. Only the file named by the artifact's install record is
+ * deleted, and only while it is still the file modelhaul installed (same size, mtime and inode,
+ * docs/rules.md rule 23), reached without following symbolic links (rule 29) and not at a path
+ * another artifact of the manifest uses; any other file is left alone and reported in `keptFile`.
  *
  * Every id is checked before anything is touched.
  *
@@ -73,8 +75,8 @@ export async function removeArtifacts(
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? true });
   const artifacts = findArtifacts(validated, ids);
   const layout = installLayout(dir);
-  const privateDir = await lstatIfPresent(layout.privateDir);
-  if (!privateDir?.isDirectory()) {
+  const privateDir = await reachWithoutLinks(layout.dir, layout.privateDir);
+  if (privateDir.kind !== 'entry' || !privateDir.stats.isDirectory()) {
     const nothing = await Promise.all(artifacts.map((artifact) => removeOne(layout, artifact, new Set(), false)));
     return { bundle: validated.name, dir: layout.dir, artifacts: nothing, bytesFreed: 0 };
   }
@@ -85,7 +87,11 @@ export async function removeArtifacts(
   try {
     const results: RemovedArtifact[] = [];
     for (const artifact of artifacts) {
-      if (options.signal?.aborted) throw abortedError(options.signal, 'The removal was cancelled');
+      if (options.signal?.aborted) {
+        throw abortedError(options.signal, 'The removal was cancelled', {
+          hint: 'Artifacts removed so far stay removed, the others are untouched; run the same command again to finish.',
+        });
+      }
       // Paths of the other artifacts: an old install path that one of them uses now is theirs.
       const otherPaths = new Set(
         validated.artifacts.filter((other) => other.id !== artifact.id).map((other) => pathCollisionKey(other.path)),
@@ -111,43 +117,40 @@ async function removeOne(layout: InstallLayout, artifact: Artifact, otherPaths: 
     return result;
   }
   const remove = async (kind: GarbageKind, file: string, stats: BigIntStats): Promise<void> => {
-    try {
-      await unlink(file);
-    } catch (error) {
-      if (hasErrorCode(error, 'ENOENT')) return;
-      throw fsError(error, 'remove', file, artifact.id);
-    }
+    // Reached again without links right before the unlink (docs/rules.md rule 29).
+    if (!(await removeWithoutLinks(layout.dir, file, artifact.id))) return;
     const bytes = Number(stats.size);
     result.files.push({ kind, file, bytes });
     result.bytesFreed += bytes;
   };
 
-  const recordFile = layout.installRecordPath(artifact.id);
-  const read = await readInstallRecord(recordFile);
-  let installedPath: string | undefined;
-  if (read.state === 'ok' && read.record.id === artifact.id) {
-    installedPath = read.record.path;
-    if (!otherPaths.has(pathCollisionKey(read.record.path))) {
-      const found = await lstatInstalledFile(layout.dir, read.record.path);
-      if (found) {
-        // Removed before its record: a crash in between leaves a record without a file, which
-        // status reports as missing and gc cleans up, never an unrecorded file.
-        await remove('installed-file', found.file, found.stats);
-        await removeEmptyParents(layout.dir, read.record.path);
-      }
+  const recordEntry = await reachWithoutLinks(layout.dir, layout.installRecordPath(artifact.id));
+  // A record is read only from modelhaul's own folder, never through a link.
+  const read = recordEntry.kind === 'entry' && recordEntry.stats.isFile() ? await readInstallRecord(recordEntry.file) : undefined;
+  let removedAt: string | undefined;
+  if (read?.state === 'ok' && read.record.id === artifact.id && !otherPaths.has(pathCollisionKey(read.record.path))) {
+    const found = await lstatInstalledFile(layout.dir, read.record.path);
+    if (found && recordMatchesFile(read.record, found.stats)) {
+      // Removed before its record: a crash in between leaves a record without a file, which
+      // status reports as missing and gc cleans up, never an unrecorded file.
+      await remove('installed-file', found.file, found.stats);
+      await removeEmptyParents(layout.dir, read.record.path);
+      removedAt = read.record.path;
+    } else if (found) {
+      result.keptFile = found.file;
     }
   }
-  if (installedPath !== artifact.path) {
+  if (result.keptFile === undefined && removedAt !== artifact.path) {
     const atPath = await lstatInstalledFile(layout.dir, artifact.path);
     if (atPath) result.keptFile = atPath.file;
   }
   for (const [kind, file] of [
-    ['install-record', recordFile],
+    ['install-record', layout.installRecordPath(artifact.id)],
     ['resume-record', layout.resumeRecordPath(artifact.id)],
     ['partial', layout.partialPath(artifact.id)],
   ] as const) {
-    const stats = await lstatIfPresent(file);
-    if (stats && !stats.isDirectory()) await remove(kind, file, stats);
+    const reached = await reachWithoutLinks(layout.dir, file);
+    if (reached.kind === 'entry' && !reached.stats.isDirectory()) await remove(kind, reached.file, reached.stats);
   }
   if (result.files.length > 0) result.outcome = 'removed';
   return result;

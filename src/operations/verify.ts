@@ -61,7 +61,9 @@ export async function verifyBundle(manifest: unknown, dir: string, options: Veri
       const ok = sha256 === artifact.sha256 && size === artifact.size;
       artifacts.push({ ...base, result: ok ? 'ok' : 'mismatch', foundSha256: sha256 });
     } catch (error) {
-      if (options.signal?.aborted) throw abortedError(options.signal, 'The verification was cancelled');
+      if (options.signal?.aborted) {
+        throw abortedError(options.signal, 'The verification was cancelled', { hint: 'Nothing was changed; run the same command again to verify.' });
+      }
       artifacts.push({ ...base, result: 'mismatch', error: fsError(error, 'read the installed file', file, artifact.id).toJSON() });
     }
     bundleDone = doneBefore + artifact.size;

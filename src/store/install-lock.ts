@@ -470,7 +470,7 @@ function throwIfAborted(signal: AbortSignal | undefined, lockPath: string): void
 }
 
 function lockWaitAborted(signal: AbortSignal, lockPath: string): InstallError {
-  return abortedError(signal, `Stopped waiting for the install lock ${lockPath}.`, { lockPath });
+  return abortedError(signal, `Stopped waiting for the install lock ${lockPath}.`, { details: { lockPath } });
 }
 
 function lockedError(lockPath: string, holder: LockHolder | undefined, waitedMs: number): InstallError {

@@ -5,11 +5,12 @@ import type { Artifact } from '../manifest/types.js';
 import { readJsonRecord, type RecordRead } from './json-record.js';
 import { writeFileAtomic } from './durable-fs.js';
 import { hasErrorCode } from './fs-error.js';
+import { isSameFile, type FileIdentity } from './file-identity.js';
 
 /**
  * What modelhaul verified when it promoted a file. `status` compares it with `stat()` of the
  * file to answer "installed" with no hashing and no network; a file whose size, mtime or inode
- * moved since is reported as changed rather than trusted (RESUME-SEMANTICS rule 23).
+ * moved since is reported as changed rather than trusted (docs/rules.md rule 23).
  */
 export interface InstallRecord {
   format: 'modelhaul-installed';
@@ -56,14 +57,14 @@ export async function statIdentity(file: string): Promise<BigIntStats | undefine
   }
 }
 
+/** The identity of the file as it was right after it was verified and promoted. */
+export function recordedIdentity(record: InstallRecord): FileIdentity {
+  return { size: BigInt(record.size), mtimeNs: BigInt(record.mtimeNs), ino: BigInt(record.ino) };
+}
+
 /** True when the file on disk is, as far as metadata can tell, the one that was verified. */
 export function recordMatchesFile(record: InstallRecord, stats: BigIntStats): boolean {
-  return (
-    stats.isFile() &&
-    stats.size === BigInt(record.size) &&
-    stats.mtimeNs.toString() === record.mtimeNs &&
-    stats.ino.toString() === record.ino
-  );
+  return isSameFile(recordedIdentity(record), stats);
 }
 
 /** The record of a file verified to have `sha256`, tied to the file by its current identity. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { z } from 'zod';
-import { hasErrorCode } from './fs-error.js';
+import { fsError, hasErrorCode } from './fs-error.js';
 
 /** What reading a record found: the record, nothing, or a file that could not be trusted. */
 export type RecordRead<T> =
@@ -11,15 +11,15 @@ export type RecordRead<T> =
 /**
  * Reads a JSON record and validates it. A record that fails to parse or validate is reported as
  * corrupt rather than thrown: a damaged resume record must cost at most a re-download of that
- * artifact, never the whole install (RESUME-SEMANTICS rule 24).
+ * artifact, never the whole install (docs/rules.md rule 24).
  */
 export async function readJsonRecord<T>(file: string, schema: z.ZodType<T>): Promise<RecordRead<T>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if (hasErrorCode(error, 'ENOENT')) return { state: 'absent' };
-    throw error;
+    if (hasErrorCode(error, 'ENOENT') || hasErrorCode(error, 'ENOTDIR')) return { state: 'absent' };
+    throw fsError(error, 'read the record', file);
   }
   let json: unknown;
   try {

@@ -1,7 +1,51 @@
 import { constants, type BigIntStats } from 'node:fs';
 import { lstat, mkdir, open, rmdir, unlink, type FileHandle } from 'node:fs/promises';
+import type { Artifact } from '../manifest/types.js';
 import { fsError, hasErrorCode } from './fs-error.js';
 import { removeFile } from './durable-fs.js';
+import type { RecordRead } from './json-record.js';
+import { durableBytes, recordMatchesArtifact, type ResumeRecord } from './resume-record.js';
+
+/**
+ * What the next install makes of a partial download: resume from `bytes` durable bytes, or discard
+ * it (and its record) and start from zero, for `reason`.
+ */
+export type PartialVerdict =
+  | { usable: true; bytes: number; record: ResumeRecord }
+  | { usable: false; reason: string };
+
+/**
+ * The one rule for "how many bytes of this partial download are durable" (docs/rules.md rules 21
+ * and 24): what its resume record claims, if the record is readable, was made for this very
+ * artifact (same url, size and SHA-256), and the partial file is a plain regular file (no link, a
+ * single hard link) that holds every byte the record claims. Anything else is worth nothing and
+ * is discarded. The transfer resumes by it, `status` and the install plan report it, `gc` keeps or
+ * removes by it, and a failure report says what is kept by it: none of them can disagree.
+ *
+ * `partial` is the `lstat` (or `fstat` of a handle opened without following links) of the partial
+ * file, undefined when there is none.
+ *
+ * @example
+ * ```ts
+ * const verdict = judgePartial(await readResumeRecord(recordPath), artifact, await lstatIfPresent(partialPath));
+ * if (verdict.usable) console.log(`${verdict.bytes} bytes kept for resuming`);
+ * ```
+ */
+export function judgePartial(read: RecordRead<ResumeRecord>, artifact: Artifact, partial: BigIntStats | undefined): PartialVerdict {
+  if (read.state === 'absent') return { usable: false, reason: 'no resume record: the next install would start this file from zero' };
+  if (read.state === 'corrupt') return { usable: false, reason: `corrupt resume record (${read.reason})` };
+  const record = read.record;
+  if (!recordMatchesArtifact(record, artifact)) {
+    return { usable: false, reason: 'made for another version of the artifact (url, size or SHA-256 changed)' };
+  }
+  if (partial === undefined) return { usable: false, reason: 'resume record without its partial file' };
+  if (!isPlainFile(partial)) return { usable: false, reason: 'the partial download is not a plain regular file' };
+  const fileSize = Number(partial.size);
+  if (!record.segments.every((s) => s.done === 0 || s.start + s.done <= fileSize)) {
+    return { usable: false, reason: 'the resume record claims more bytes than the partial file holds' };
+  }
+  return { usable: true, bytes: durableBytes(record.segments), record };
+}
 
 /**
  * Opens the partial file of an earlier run for resuming. Returns undefined when it is not there
@@ -32,7 +76,7 @@ export async function openExistingPartial(file: string, artifactId: string): Pro
 
 /**
  * Creates a new, empty partial file exclusively (`wx`: O_CREAT|O_EXCL, which also refuses to
- * follow a planted symlink), removing whatever entry is in the way first (RESUME-SEMANTICS rule 19).
+ * follow a planted symlink), removing whatever entry is in the way first (docs/rules.md rule 19).
  */
 export async function createPartial(file: string, artifactId: string): Promise<FileHandle> {
   await removeUntrusted(file, artifactId);
@@ -78,10 +122,9 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
     if (!hasErrorCode(error, 'ENOENT')) throw fsError(error, 'prepare the folder', dir);
   }
   try {
-    await mkdir(dir, { recursive: true, mode: 0o755 });
+    // Not recursive: its parent exists, and a recursive mkdir reports EROFS and EACCES as ENOENT.
+    await mkdir(dir, { mode: 0o755 });
   } catch (error) {
-    throw fsError(error, 'create the folder', dir);
+    if (!hasErrorCode(error, 'EEXIST')) throw fsError(error, 'create the folder', dir);
   }
 }
-
-export { removeFile };

@@ -8,6 +8,7 @@ import type { InstallLayout } from './layout.js';
 import { fsyncDir, removeFile } from './durable-fs.js';
 import { fsError, hasErrorCode } from './fs-error.js';
 import { installRecordFor, statIdentity, writeInstallRecord, type InstallRecord } from './install-record.js';
+import { reachWithoutLinks } from './no-follow.js';
 
 /** How long a rename blocked by another program holding the file (Windows) is retried. */
 const RENAME_RETRY_MS = 60_000;
@@ -24,7 +25,7 @@ export interface PromoteInput {
  * Moves a verified partial file into place, in the order that makes a crash at any point leave
  * either (partial, no final file) or (final file with the verified content): fsync and close the
  * file, rename it into place, fsync the directories, record the install, then drop the resume
- * record (RESUME-SEMANTICS rule 22). The caller has compared the SHA-256 already.
+ * record (docs/rules.md rule 22). The caller has compared the SHA-256 already.
  */
 export async function promoteVerified(input: PromoteInput): Promise<InstallRecord> {
   const { artifact, layout, file, sha256 } = input;
@@ -65,6 +66,25 @@ export async function promoteVerified(input: PromoteInput): Promise<InstallRecor
 }
 
 /**
+ * Checks, without creating anything, that the folders between the install dir and a file are real
+ * folders or absent: a symbolic link on the way would make the rename put the file outside the
+ * install dir (docs/rules.md rule 29). Run before a download starts and again by
+ * {@link ensureParentDirs} right before the rename.
+ *
+ * @throws {InstallError} `UNSAFE_PATH` naming the link, `FILESYSTEM` for a file where a folder
+ *   should be.
+ */
+export async function checkParentFolders(dir: string, relativePath: string, artifactId: string): Promise<void> {
+  const folder = relativePath.split('/').slice(0, -1).join('/');
+  if (folder === '') return;
+  const reached = await reachWithoutLinks(dir, folder);
+  if (reached.kind === 'link-on-the-way') throw linkOnTheWay(reached.at, artifactId);
+  if (reached.kind === 'not-a-folder') throw notAFolder(reached.at, artifactId);
+  if (reached.kind === 'entry' && reached.stats.isSymbolicLink()) throw linkOnTheWay(reached.file, artifactId);
+  if (reached.kind === 'entry' && !reached.stats.isDirectory()) throw notAFolder(reached.file, artifactId);
+}
+
+/**
  * Creates the folders between the install dir and a file, refusing any that is a symbolic link:
  * a link planted there would make the rename put a file outside the install dir.
  */
@@ -75,15 +95,8 @@ export async function ensureParentDirs(dir: string, relativePath: string, artifa
     current = path.join(current, part);
     try {
       const stats = await lstat(current);
-      if (stats.isSymbolicLink()) {
-        throw new InstallError('UNSAFE_PATH', `${current} is a symbolic link; modelhaul will not install through it`, {
-          artifactId,
-          details: { path: current },
-        });
-      }
-      if (!stats.isDirectory()) {
-        throw new InstallError('FILESYSTEM', `${current} is in the way: it should be a folder`, { artifactId, details: { path: current } });
-      }
+      if (stats.isSymbolicLink()) throw linkOnTheWay(current, artifactId);
+      if (!stats.isDirectory()) throw notAFolder(current, artifactId);
     } catch (error) {
       if (error instanceof InstallError) throw error;
       if (!hasErrorCode(error, 'ENOENT')) throw fsError(error, 'inspect the folder', current, artifactId);
@@ -96,9 +109,17 @@ export async function ensureParentDirs(dir: string, relativePath: string, artifa
   }
 }
 
+function linkOnTheWay(at: string, artifactId: string): InstallError {
+  return new InstallError('UNSAFE_PATH', `${at} is a symbolic link; modelhaul will not install through it`, { artifactId, details: { path: at } });
+}
+
+function notAFolder(at: string, artifactId: string): InstallError {
+  return new InstallError('FILESYSTEM', `${at} is in the way: it should be a folder`, { artifactId, details: { path: at } });
+}
+
 /**
  * Renames, retrying for up to a minute where another program (an antivirus, an indexer) briefly
- * holds the file on Windows (RESUME-SEMANTICS rule 26). Elsewhere those errors are real.
+ * holds the file on Windows (docs/rules.md rule 26). Elsewhere those errors are real.
  */
 async function renameIntoPlace(from: string, to: string, artifactId: string): Promise<void> {
   const deadline = Date.now() + RENAME_RETRY_MS;

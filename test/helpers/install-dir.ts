@@ -1,8 +1,9 @@
 // What the end-to-end tests need to look at an install dir from outside: where modelhaul keeps its
 // files (the on-disk layout is part of the contract: another process resumes from it), the resume
 // record as JSON, and a way to wait for something on disk without a fixed sleep.
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { ManifestArtifact } from './cli.js';
 
@@ -63,6 +64,25 @@ export function recordedExtent(record: ResumeRecordJson): number {
   return Math.max(0, ...record.segments.filter((s) => s.done > 0).map((s) => s.start + s.done));
 }
 
+
+/**
+ * Every entry below `dir` (relative path → SHA-256 of a file, `dir`, or `link -> target`): a
+ * fingerprint of a whole tree, to prove that a command touched nothing in it. Empty when `dir` is
+ * not there.
+ */
+export async function snapshotTree(dir: string): Promise<Map<string, string>> {
+  const entries = new Map<string, string>();
+  const exists = await lstat(dir).then(() => true, () => false);
+  if (!exists) return entries;
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    const name = relative(dir, path);
+    if (entry.isFile()) entries.set(name, createHash('sha256').update(await readFile(path)).digest('hex'));
+    else if (entry.isDirectory()) entries.set(name, 'dir');
+    else entries.set(name, 'other');
+  }
+  return entries;
+}
 
 export async function sizeOf(path: string): Promise<number> {
   return (await stat(path)).size;

@@ -2,14 +2,12 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { InstallError } from '../../errors.js';
 import { findBundle } from '../../manifest/bundles.js';
 import { runTour, type TourOutput, type TourResult } from '../demo/tour.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
-import { listenForInterruption } from '../signals.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { DEFAULT_BUNDLE } from '../options.js';
 import { resolveDir } from '../target.js';
 import { lineRenderer } from '../render/line-renderer.js';
@@ -28,10 +26,6 @@ export async function runDemo(options: DemoCommandOptions, context: CliContext):
   };
   process.once('exit', removeNow);
   const restoreProxyEnv = bypassProxiesForLoopback();
-  const interruption = listenForInterruption((signal) => {
-    context.err(`\nmodelhaul demo: stopped by a second ${signal}.\n`);
-    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-  });
   // Output piped into `head` that has exited (EPIPE) ends the tour rather than the process.
   const outputGone = new AbortController();
   const onOutputError = (): void => outputGone.abort(new Error('the output was closed'));
@@ -50,18 +44,10 @@ export async function runDemo(options: DemoCommandOptions, context: CliContext):
   let result: TourResult | undefined;
   let exitCode: number = EXIT.ok;
   try {
-    result = await runTour(output, { workDir, signal: AbortSignal.any([interruption.signal, outputGone.signal]) });
+    result = await runTour(output, { workDir, signal: AbortSignal.any([context.interruption.signal, outputGone.signal]) });
   } catch (error) {
-    if (outputGone.signal.aborted) {
-      exitCode = EXIT.failed;
-    } else if (interruption.received !== undefined && error instanceof InstallError && error.code === 'ABORTED') {
-      context.err(`\nmodelhaul demo: interrupted by ${interruption.received}.\n`);
-      exitCode = interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    } else {
-      exitCode = reportError(error, { json: false, stdout: context.out, stderr: context.err, paint: context.paintErr });
-    }
+    exitCode = outputGone.signal.aborted ? EXIT.failed : reportError(error, errorOutput(context, false));
   } finally {
-    interruption.dispose();
     restoreProxyEnv();
   }
 

@@ -1,16 +1,14 @@
 import { collectGarbage, findGarbage, type GarbageItem, type GarbagePlan } from '../../operations/gc.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { resolveTarget } from '../target.js';
 import { formatBytes } from '../format.js';
 import { table } from '../render/table.js';
-import { listenForInterruption } from '../signals.js';
 import type { GcCommandOptions } from './gc.js';
 
 export async function runGc(options: GcCommandOptions, context: CliContext): Promise<number> {
   const json = options.json === true;
-  const interruption = listenForInterruption(() => process.exit(EXIT.sigint));
   try {
     const target = await resolveTarget({ ...options, allowHttp: true }, context.env);
     const gcOptions = { allPartials: options.allPartials === true };
@@ -22,7 +20,7 @@ export async function runGc(options: GcCommandOptions, context: CliContext): Pro
     }
     const result = await collectGarbage(target.manifest, target.dir, {
       ...gcOptions,
-      signal: interruption.signal,
+      signal: context.interruption.signal,
       lockTimeoutMs: options.lockTimeout ?? 0,
     });
     if (json) {
@@ -35,9 +33,7 @@ export async function runGc(options: GcCommandOptions, context: CliContext): Pro
     }
     return EXIT.ok;
   } catch (error) {
-    return reportError(error, { json, stdout: context.out, stderr: context.err, paint: context.paintErr });
-  } finally {
-    interruption.dispose();
+    return reportError(error, errorOutput(context, json));
   }
 }
 

@@ -1,10 +1,8 @@
 import { installBundle } from '../../operations/install.js';
 import type { Credentials } from '../../http/credentials.js';
-import { InstallError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { listenForInterruption } from '../signals.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { resolveTarget } from '../target.js';
 import { jsonRenderer, type InstallRenderer } from '../render/install-renderer.js';
 import { lineRenderer } from '../render/line-renderer.js';
@@ -12,23 +10,18 @@ import type { InstallCommandOptions } from './install.js';
 
 export async function runInstall(options: InstallCommandOptions, context: CliContext): Promise<number> {
   const json = options.json === true;
-  const errorOutput = { json, stdout: context.out, stderr: context.err, paint: context.paintErr };
   let target;
   try {
     target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true }, context.env);
   } catch (error) {
-    return reportError(error, errorOutput);
+    return reportError(error, errorOutput(context, json));
   }
   const renderer = await chooseRenderer(options, context);
-  const interruption = listenForInterruption((signal) => {
-    renderer.close();
-    context.err(`\nmodelhaul: second ${signal}, stopping now; downloaded bytes are kept.\n`);
-    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-  });
+  const undo = context.interruption.onHardExit(() => renderer.close());
   try {
     const result = await installBundle(target.manifest, {
       dir: target.dir,
-      signal: interruption.signal,
+      signal: context.interruption.signal,
       concurrency: options.concurrency,
       connections: options.connections,
       retries: options.retries,
@@ -45,13 +38,9 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
     return result.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     renderer.close();
-    if (interruption.received !== undefined && error instanceof InstallError && error.code === 'ABORTED') {
-      if (!json) context.err(`modelhaul: interrupted by ${interruption.received}; downloaded bytes are kept, run the same command to resume.\n`);
-      return interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    }
-    return reportError(error, errorOutput);
+    return reportError(error, errorOutput(context, json));
   } finally {
-    interruption.dispose();
+    undo();
   }
 }
 
@@ -68,5 +57,6 @@ async function chooseRenderer(options: InstallCommandOptions, context: CliContex
 function credentialsFrom(options: InstallCommandOptions, env: NodeJS.ProcessEnv): Credentials | undefined {
   const token = options.token ?? env.HF_TOKEN;
   if (token === undefined || token === '') return undefined;
-  return { [new URL(options.tokenOrigin).origin]: `Bearer ${token}` };
+  // --token-origin is an origin already: its option parser refuses anything else (exit 2).
+  return { [options.tokenOrigin]: `Bearer ${token}` };
 }

@@ -1,7 +1,15 @@
 import { Option, type Command } from 'commander';
-import { DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, MAX_CONNECTIONS } from '../../defaults.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CONNECTIONS,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_BASE_DELAY_MS,
+  DEFAULT_RETRY_MAX_DELAY_MS,
+  DEFAULT_STALL_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+} from '../../defaults.js';
 import type { CliContext } from '../context.js';
-import { addTargetOptions, nonNegativeInteger, positiveInteger, seconds } from '../options.js';
+import { addTargetOptions, nonNegativeInteger, origin, positiveInteger, seconds } from '../options.js';
 
 export interface InstallCommandOptions {
   manifest?: string;
@@ -33,13 +41,19 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
     .option('--connections <n>', `connections per large file when the server allows ranges (1-${MAX_CONNECTIONS})`, positiveInteger(MAX_CONNECTIONS), DEFAULT_CONNECTIONS)
     .option('--retries <n>', 'failed attempts in a row, without progress, before an artifact fails', nonNegativeInteger, DEFAULT_RETRIES)
     .addOption(
-      new Option('--retry-delay <seconds>', 'first retry delay; it doubles with each retry, with jitter, up to 30 s').argParser(seconds).default(500, '0.5'),
+      new Option('--retry-delay <seconds>', `first retry delay; it doubles with each retry, with jitter, up to ${DEFAULT_RETRY_MAX_DELAY_MS / 1000} s`)
+        .argParser(seconds)
+        .default(DEFAULT_RETRY_BASE_DELAY_MS, String(DEFAULT_RETRY_BASE_DELAY_MS / 1000)),
     )
-    .addOption(new Option('--stall-timeout <seconds>', 'seconds without data before a connection counts as stalled').argParser(seconds).default(30_000, '30'))
+    .addOption(
+      new Option('--stall-timeout <seconds>', 'seconds without data before a connection counts as stalled')
+        .argParser(seconds)
+        .default(DEFAULT_STALL_TIMEOUT_MS, String(DEFAULT_STALL_TIMEOUT_MS / 1000)),
+    )
     .option('--lock-timeout <seconds>', 'seconds to wait for another modelhaul installing into the same dir', seconds)
     .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
     .option('--token <token>', 'access token sent as "Authorization: Bearer" to --token-origin only (default: $HF_TOKEN)')
-    .option('--token-origin <origin>', 'the only origin the token is sent to', HUGGING_FACE_ORIGIN)
+    .option('--token-origin <origin>', 'the only origin the token is sent to', origin, HUGGING_FACE_ORIGIN)
     // Advanced tuning, hidden from --help: the crash soak uses them to make checkpoints frequent.
     .addOption(new Option('--checkpoint-bytes <n>', 'make downloaded bytes durable and record them at least every n bytes').argParser(positiveInteger()).hideHelp())
     .addOption(new Option('--checkpoint-interval <seconds>', '...and at least this often').argParser(seconds).hideHelp())

@@ -1,19 +1,17 @@
 import { addArtifactToManifest, type AddArtifactResult } from '../../operations/manifest-add.js';
-import { isInstallError } from '../../errors.js';
 import type { Credentials } from '../../http/credentials.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { formatBytes } from '../format.js';
-import { listenForInterruption } from '../signals.js';
 import { progressLine } from '../render/progress-line.js';
 import { HUGGING_FACE_ORIGIN } from './install.js';
 import type { AddCommandOptions } from './manifest.js';
 
 export async function runAdd(url: string, options: AddCommandOptions, context: CliContext): Promise<number> {
   const json = options.json === true;
-  const interruption = listenForInterruption(() => process.exit(EXIT.sigint));
   const progress = await progressLine(context, !json);
+  const undo = context.interruption.onHardExit(() => progress.clear());
   try {
     const credentials = credentialsFor(url, options, context.env);
     const result = await addArtifactToManifest({
@@ -26,8 +24,8 @@ export async function runAdd(url: string, options: AddCommandOptions, context: C
       ...(options.file !== undefined ? { file: options.file } : {}),
       ...(credentials ? { credentials } : {}),
       allowHttp: options.allowHttp === true,
-      signal: interruption.signal,
-      stallTimeoutMs: options.stallTimeout ?? 30_000,
+      signal: context.interruption.signal,
+      ...(options.stallTimeout !== undefined ? { stallTimeoutMs: options.stallTimeout } : {}),
       onProgress: ({ phase, bytes, total }) => progress.update(phase === 'hashing' ? 'Hashing' : 'Downloading to hash', bytes, total),
     });
     progress.clear();
@@ -36,11 +34,9 @@ export async function runAdd(url: string, options: AddCommandOptions, context: C
     return EXIT.ok;
   } catch (error) {
     progress.clear();
-    const code = reportError(error, { json, stdout: context.out, stderr: context.err, paint: context.paintErr });
-    // A --file that is not there is a mistake on the command line, like a bad field.
-    return isInstallError(error) && error.code === 'NOT_FOUND' && error.details.field === 'file' ? EXIT.usage : code;
+    return reportError(error, errorOutput(context, json));
   } finally {
-    interruption.dispose();
+    undo();
   }
 }
 

@@ -2,7 +2,7 @@ import { isInstallError } from '../../errors.js';
 import { loadManifestFile } from '../../manifest/parse.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { formatBytes } from '../format.js';
 import { table } from '../render/table.js';
 import type { CheckCommandOptions } from './manifest.js';
@@ -21,7 +21,7 @@ export async function runCheck(file: string, options: CheckCommandOptions, conte
     }
     return EXIT.ok;
   } catch (error) {
-    reportError(error, { json, stdout: context.out, stderr: context.err, paint: context.paintErr });
+    const exitCode = reportError(error, errorOutput(context, json));
     if (!json && isInstallError(error)) {
       const problems = error.details.problems;
       const count = error.details.problemCount;
@@ -29,7 +29,8 @@ export async function runCheck(file: string, options: CheckCommandOptions, conte
         context.err(`  all ${count} problems:\n${problems.replace(/^/gm, '    ')}\n`);
       }
     }
-    // Whatever the reason (invalid, missing, unreadable), the answer to "is this a usable manifest" is no.
-    return EXIT.usage;
+    // Whatever the reason (invalid, missing, unreadable), the answer to "is this a usable manifest"
+    // is no; only a stop by a signal says something else.
+    return exitCode === EXIT.failed ? EXIT.usage : exitCode;
   }
 }

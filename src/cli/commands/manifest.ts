@@ -1,8 +1,9 @@
 import { Option, type Command } from 'commander';
 import { ARTIFACT_KINDS } from '../../manifest/kinds.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../../defaults.js';
 import type { ArtifactKind } from '../../manifest/types.js';
 import type { CliContext } from '../context.js';
-import { seconds } from '../options.js';
+import { origin, seconds } from '../options.js';
 
 export interface AddCommandOptions {
   manifest: string;
@@ -47,8 +48,8 @@ Examples:
     .option('--file <local-file>', 'take size and SHA-256 from this local copy instead of downloading the URL')
     .option('--allow-http', 'allow a plain http:// URL to a host other than loopback')
     .option('--token <token>', "access token, sent as \"Authorization: Bearer\" to the URL's origin only (default: $HF_TOKEN, for huggingface.co only)")
-    .option('--token-origin <origin>', 'send the token to this origin instead of the URL\'s')
-    .option('--stall-timeout <seconds>', 'seconds without data before the download counts as stalled (default: 30)', seconds)
+    .option('--token-origin <origin>', 'send the token to this origin instead of the URL\'s', origin)
+    .option('--stall-timeout <seconds>', `seconds without data before the download counts as stalled (default: ${DEFAULT_STALL_TIMEOUT_MS / 1000})`, seconds)
     .option('--json', 'print the added artifact as one JSON object')
     .addHelpText(
       'after',

@@ -1,20 +1,17 @@
 import { removeArtifacts } from '../../operations/remove.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { resolveTarget } from '../target.js';
 import { formatBytes } from '../format.js';
-import { listenForInterruption } from '../signals.js';
-import { usageExitFor } from '../usage-exit.js';
 import type { RemoveCommandOptions } from './remove.js';
 
 export async function runRemove(ids: string[], options: RemoveCommandOptions, context: CliContext): Promise<number> {
   const json = options.json === true;
-  const interruption = listenForInterruption(() => process.exit(EXIT.sigint));
   try {
     const target = await resolveTarget({ ...options, allowHttp: true }, context.env);
     const result = await removeArtifacts(target.manifest, target.dir, ids, {
-      signal: interruption.signal,
+      signal: context.interruption.signal,
       lockTimeoutMs: options.lockTimeout ?? 0,
     });
     if (json) {
@@ -29,14 +26,12 @@ export async function runRemove(ids: string[], options: RemoveCommandOptions, co
         context.out(`${context.paint('dim', '-')} ${name} was not installed in ${result.dir}; nothing to remove\n`);
       }
       if (artifact.keptFile !== undefined) {
-        context.out(context.paint('yellow', `  kept ${artifact.keptFile}: modelhaul did not install it (delete it yourself if it is not needed)\n`));
+        context.out(context.paint('yellow', `  kept ${artifact.keptFile}: not the file modelhaul installed (delete it yourself if it is not needed)\n`));
       }
     }
     context.out(`Freed ${formatBytes(result.bytesFreed)} (${result.bytesFreed} bytes).\n`);
     return EXIT.ok;
   } catch (error) {
-    return usageExitFor(error, reportError(error, { json, stdout: context.out, stderr: context.err, paint: context.paintErr }));
-  } finally {
-    interruption.dispose();
+    return reportError(error, errorOutput(context, json));
   }
 }

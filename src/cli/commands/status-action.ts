@@ -1,7 +1,7 @@
 import { bundleStatus, type ArtifactStatus } from '../../operations/status.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { resolveTarget } from '../target.js';
 import { formatBytes } from '../format.js';
 import { table } from '../render/table.js';
@@ -22,7 +22,7 @@ export async function runStatus(options: StatusCommandOptions, context: CliConte
     }
     return EXIT.ok;
   } catch (error) {
-    return reportError(error, { json: options.json === true, stdout: context.out, stderr: context.err, paint: context.paintErr });
+    return reportError(error, errorOutput(context, options.json === true));
   }
 }
 

@@ -1,22 +1,20 @@
 import { verifyBundle, type VerifyOptions } from '../../operations/verify.js';
-import { isInstallError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
-import { reportError } from '../report-error.js';
+import { errorOutput, reportError } from '../report-error.js';
 import { resolveTarget } from '../target.js';
 import { formatBytes, formatRate, percent } from '../format.js';
 import { bar } from '../render/install-text.js';
-import { listenForInterruption } from '../signals.js';
 import type { VerifyCommandOptions } from './verify.js';
 
 export async function runVerify(options: VerifyCommandOptions, context: CliContext): Promise<number> {
   // log-update (and its dependencies) only for a terminal that shows the redrawn line.
   const live = !options.json && context.interactive ? (await import('log-update')).createLogUpdate(context.stdout) : undefined;
-  const interruption = listenForInterruption((signal) => process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm));
+  const undo = context.interruption.onHardExit(() => live?.clear());
   try {
     const target = await resolveTarget({ ...options, allowHttp: true }, context.env);
     const started = performance.now();
-    const verifyOptions: VerifyOptions = { signal: interruption.signal };
+    const verifyOptions: VerifyOptions = { signal: context.interruption.signal };
     if (live) {
       let lastDraw = 0;
       verifyOptions.onProgress = (progress) => {
@@ -52,13 +50,8 @@ export async function runVerify(options: VerifyCommandOptions, context: CliConte
     return result.ok ? EXIT.ok : EXIT.failed;
   } catch (error) {
     live?.clear();
-    // A stop the user asked for is not a failure: scripts tell the two apart by the exit code.
-    if (interruption.received !== undefined && isInstallError(error) && error.code === 'ABORTED') {
-      if (!options.json) context.err(`modelhaul: verification interrupted by ${interruption.received}.\n`);
-      return interruption.received === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
-    }
-    return reportError(error, { json: options.json === true, stdout: context.out, stderr: context.err, paint: context.paintErr });
+    return reportError(error, errorOutput(context, options.json === true));
   } finally {
-    interruption.dispose();
+    undo();
   }
 }

@@ -149,7 +149,7 @@ async function installAndCut(tour: Tour): Promise<number> {
     }
   };
   const outcome = await install(output, manifest, tour.dir, AbortSignal.any([tour.signal, cut.signal]), watch);
-  if (tour.signal.aborted) throw abortedError(tour.signal, 'The demo was interrupted');
+  if (tour.signal.aborted) throw demoInterrupted(tour.signal);
   tour.expect(outcome === 'aborted', 'the first install was expected to be cut off, but it finished');
 
   const status = await bundleStatus(manifest, tour.dir);
@@ -188,7 +188,7 @@ async function resume(tour: Tour): Promise<InstallResult> {
   say();
   const requestsBefore = origin.requests.length;
   const result = await install(output, tour.manifest, tour.dir, tour.signal);
-  if (result === 'aborted') throw abortedError(tour.signal, 'The demo was interrupted');
+  if (result === 'aborted') throw demoInterrupted(tour.signal);
   tour.expect(result.ok, 'the resumed install did not complete');
   tour.expect(result.bytesReused > 0, 'the resumed install reused no bytes from the interrupted one');
   say();
@@ -229,7 +229,7 @@ async function refuseDamaged(tour: Tour): Promise<void> {
   );
   say();
   const result = await install(output, mirrorManifest, mirrorDir, tour.signal);
-  if (result === 'aborted') throw abortedError(tour.signal, 'The demo was interrupted');
+  if (result === 'aborted') throw demoInterrupted(tour.signal);
   const refusal = result.results[0]?.error;
   const layout = installLayout(mirrorDir);
   const placed = await exists(layout.finalPath(voice.path));
@@ -347,4 +347,10 @@ function requireArtifact(manifest: Manifest, id: string): Artifact {
   const artifact = manifest.artifacts.find((a) => a.id === id);
   if (!artifact) throw new Error(`demo artifact ${id} is missing`);
   return artifact;
+}
+
+function demoInterrupted(signal: AbortSignal): InstallError {
+  return abortedError(signal, 'The demo was interrupted', {
+    hint: 'Nothing outside the demo folder was touched; run `modelhaul demo` again to see the whole tour.',
+  });
 }

@@ -52,7 +52,7 @@ export class InstallModel {
             id: planned.id,
             label: planned.label,
             size: planned.size,
-            state: planned.action === 'skip' ? 'present' : 'waiting',
+            state: planned.action === 'already-installed' ? 'present' : 'waiting',
             bytes: planned.bytesOnDisk,
             bytesPerSecond: 0,
             resumedFrom: planned.action === 'resume' ? planned.bytesOnDisk : 0,

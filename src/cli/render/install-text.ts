@@ -152,7 +152,7 @@ export function summaryLines(model: InstallModel, paint: Painter): string[] {
   const stoppedRows = rows.filter((row) => row.state === 'stopped');
   const parts: string[] = [];
   if (count('installed') > 0) parts.push(`${count('installed')} installed`);
-  if (count('already-present') > 0) parts.push(`${count('already-present')} already installed`);
+  if (count('already-installed') > 0) parts.push(`${count('already-installed')} already installed`);
   if (failedRows.length > 0) parts.push(paint('red', `${failedRows.length} failed`));
   if (stoppedRows.length > 0) parts.push(`${stoppedRows.length} stopped`);
   const time = `in ${formatDuration(done.elapsedMs)}`;
