@@ -9,9 +9,10 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { runCli, writeManifest, type ManifestArtifact } from './helpers/cli.js';
-import { makeContent, sha256Hex } from './helpers/content.js';
+import { makeContent } from './helpers/content.js';
 import { inspectInstallDir } from './helpers/disk-state.js';
 import { resumeRecordFor } from './helpers/install-dir.js';
+import { serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
 
@@ -22,8 +23,7 @@ async function setUp(t: TestContext): Promise<{ origin: Origin; work: string; di
   t.after(() => origin.close());
   const work = await useTempDir(t, 'leftovers');
   const body = makeContent(SIZE, 41);
-  origin.serve('/a.bin', body);
-  const artifact: ManifestArtifact = { id: 'a', kind: 'other', label: 'A', url: origin.url('/a.bin'), size: SIZE, sha256: sha256Hex(body), path: 'models/a.bin' };
+  const artifact = serveArtifact(origin, 'a', body);
   const manifest = await writeManifest(work, [artifact]);
   return { origin, work, dir: join(work, 'models'), manifest, artifact, body };
 }

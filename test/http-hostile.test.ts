@@ -1,14 +1,20 @@
-// End-to-end: responses a download must refuse rather than write (RESUME-SEMANTICS rules 5, 6, 9
-// and 10, and the checksum half of 16), against the misbehaving origin, through the CLI as a child
+// End-to-end: responses a download must refuse rather than write (docs/rules.md rules 5, 6, 9 and
+// 10, and the checksum half of 16), against the misbehaving origin, through the CLI as a child
 // process. A refused response must leave no trace in the file: either the install still ends with
 // the exact bytes (after starting over), or it fails with the code the rule names and nothing is
-// at the final path.
+// at the final path. Last, servers that break HTTP or TLS: named for what they are, never a crash.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { makeContent, sha256Hex } from './helpers/content.js';
 import type { Misbehaviour } from './helpers/origin.js';
+import { dirPaths, stackTraceLines } from './helpers/install-dir.js';
+import { pathExists } from './helpers/served-artifact.js';
 import {
-  artifactFor,
   assertExit,
   assertInstalled,
   assertNothingKept,
@@ -22,6 +28,7 @@ import {
   useInstallBench,
   useOrigin,
 } from './helpers/install-run.js';
+import { artifactFor } from './helpers/served-artifact.js';
 
 const SIZE = 300_000;
 const CUT = 123_457;
@@ -249,4 +256,60 @@ test('rule 16: a checksum mismatch after a full fresh download is CHECKSUM_MISMA
   assert.equal(eventsOf(result, 'retry', 'model').length, 0);
   await assertNothingKept(bench, artifact);
   await assertInstalled(bench, other, CONTENT);
+});
+
+test('a 200 with a malformed chunked body in reply to a Range request fails with PROTOCOL, never a crash: no stack trace, no lock or temp file left', async (t) => {
+  const { bench, result, requests } = await resumeAgainst(t, { kind: 'garbage-chunked' });
+
+  assertExit(result, 1);
+  assert.deepEqual(stackTraceLines(result.stderr), [], 'no stack trace');
+  const failure = failureOf(result, 'model');
+  assert.equal(failure.code, 'PROTOCOL', summarize(result));
+  assert.equal(failure.retryable, false);
+  assert.equal(requests.length, 2, `not retried: ${describeRequests(requests)}`);
+  assertResumeRequest(requests[1]!, CUT, ETAG);
+  assert.equal(eventsOf(result, 'done').length, 1, 'the install ran to its end');
+  const paths = dirPaths(bench.dir);
+  assert.equal(await pathExists(paths.lock), false, 'the lock was released');
+  assert.deepEqual((await readdir(paths.stagingDir)).filter((name) => name.endsWith('.tmp')), [], 'no temp file of a record write is left');
+});
+
+test('response headers larger than a client accepts fail with PROTOCOL and are not retried as a network fault', async (t) => {
+  const origin = await useOrigin(t);
+  origin.serve('/f.bin', CONTENT);
+  origin.always('/f.bin', { kind: 'oversized-headers', bytes: 256 * 1024 });
+  const bench = await useInstallBench(t, [artifactFor(origin.url('/f.bin'), CONTENT)]);
+
+  const result = await bench.install();
+
+  assertExit(result, 1);
+  const failure = failureOf(result, 'model');
+  assert.equal(failure.code, 'PROTOCOL', summarize(result));
+  assert.doesNotMatch(String(failure.hint), /internet connection/);
+  assert.equal(origin.requestsFor('/f.bin').length, 1, 'not retried');
+});
+
+test('a TLS certificate that cannot be verified fails with TLS at once, not retried as a network fault', async (t) => {
+  const fixture = (name: string): Buffer => readFileSync(fileURLToPath(new URL(`fixtures/tls/${name}`, import.meta.url)));
+  const server = createHttpsServer({ key: fixture('loopback-key.pem'), cert: fixture('loopback-cert.pem') }, (_req, res) => res.end(CONTENT));
+  let connections = 0;
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/f.bin`;
+  const bench = await useInstallBench(t, [artifactFor(url, CONTENT)]);
+
+  // The certificate is not trusted here: no NODE_EXTRA_CA_CERTS, as on a user's machine.
+  const result = await bench.install([], { env: { NODE_EXTRA_CA_CERTS: undefined } });
+
+  assertExit(result, 1);
+  const failure = failureOf(result, 'model');
+  assert.equal(failure.code, 'TLS', summarize(result));
+  assert.equal(failure.retryable, false);
+  assert.match(String(failure.error.message), /self-signed|certificate/i);
+  assert.doesNotMatch(String(failure.hint), /internet connection/);
+  assert.equal(connections, 1, 'one connection: no retry');
 });

@@ -7,7 +7,6 @@ import { test, type TestContext } from 'node:test';
 import { MockAgent, type Dispatcher } from 'undici';
 import { makeContent, sha256Hex } from './helpers/content.js';
 import {
-  artifactFor,
   assertExit,
   assertInstalled,
   assertPartialKept,
@@ -21,6 +20,7 @@ import {
   useInstallBench,
   useOrigin,
 } from './helpers/install-run.js';
+import { artifactFor } from './helpers/served-artifact.js';
 import { openResponse, discard } from '../src/http/open-response.js';
 import { Dispatchers } from '../src/http/dispatchers.js';
 import { isInstallError } from '../src/errors.js';

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeContent, sha256Hex } from './helpers/content.js';
 import {
-  artifactFor,
   assertExit,
   assertInstalled,
   assertPartialKept,
@@ -25,6 +24,7 @@ import {
   useInstallBench,
   useOrigin,
 } from './helpers/install-run.js';
+import { artifactFor } from './helpers/served-artifact.js';
 import { newResumeRecord, writeResumeRecord } from '../src/store/resume-record.js';
 import type { Artifact } from '../src/manifest/types.js';
 

@@ -492,6 +492,29 @@ test('hold sends the head, then the body only once its promise resolves', async 
   assert.equal(complete, true);
 });
 
+test('garbage-chunked sends a 200 head and a chunk size that is not hexadecimal, then closes', async (t) => {
+  const server = await origin(t);
+  server.script('/file', { kind: 'garbage-chunked' });
+  const socket = await rawConnect(server.origin);
+  const everything = readAll(socket);
+  socket.write('GET /file HTTP/1.1\r\nHost: x\r\nRange: bytes=10-\r\n\r\n');
+  const text = await everything;
+  const [head, body] = text.split('\r\n\r\n', 2) as [string, string];
+  assert.match(head, /^HTTP\/1\.1 200 OK\r\n/);
+  assert.match(head, /\r\nTransfer-Encoding: chunked/);
+  assert.doesNotMatch(body.split('\r\n', 1)[0] ?? '', /^[0-9a-f]+$/i, 'the first chunk size is not hexadecimal');
+  assert.equal(server.requests[0]?.status, 200);
+});
+
+test('oversized-headers adds a header of the given size to the normal response', async (t) => {
+  const server = await origin(t);
+  server.script('/file', { kind: 'oversized-headers', bytes: 100 });
+  const reply = await get(server.url('/file'));
+  assert.equal(reply.status, 200);
+  assert.equal(reply.headers['x-padding'], 'a'.repeat(100));
+  assert.deepEqual(reply.body, CONTENT);
+});
+
 test('close() is quick with stalled, silent and trickling connections open', async () => {
   const server = await startOrigin({ throttleBytesPerSecond: 1 });
   server.serve('/file', CONTENT);

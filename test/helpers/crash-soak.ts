@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawnCli, waitForEvent, waitForExit, writeManifest, type CliEvent, type ManifestArtifact } from './cli.js';
 import { makeContent } from './content.js';
-import { inspectInstallDir, sha256Hex, type DirInspection, type ExpectedArtifact } from './disk-state.js';
+import { inspectInstallDir, type DirInspection, type ExpectedArtifact } from './disk-state.js';
+import { sha256Hex } from './content.js';
 import { startOrigin } from './origin.js';
 import { makeTempDir, removeTempDir } from './tmp.js';
 // The engine gathers this much of a stream before one write: bytes that may be in memory at a kill.

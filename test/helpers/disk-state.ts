@@ -5,9 +5,10 @@
 // those offsets. Used after every SIGKILL of the crash soak and by the full-disk and permission
 // tests. It reads files, never trusts sizes alone, and knows the on-disk layout as a contract
 // (`.modelhaul/staging/<id>.partial`, `<id>.resume.json`, `.modelhaul/installed/<id>.json`).
-import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sha256Hex } from './content.js';
+import { dirPaths, type DirPaths } from './install-dir.js';
 
 /** An artifact as the test knows it: where it goes and the exact bytes it must end up with. */
 export interface ExpectedArtifact {
@@ -43,18 +44,15 @@ export interface DirInspection {
   stagingEntries: string[];
 }
 
-export function sha256Hex(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 /** Reads `dir` and checks the invariant for each of `expected`. Never throws for what it finds. */
 export async function inspectInstallDir(dir: string, expected: readonly ExpectedArtifact[]): Promise<DirInspection> {
-  const staging = join(dir, '.modelhaul', 'staging');
-  const installed = join(dir, '.modelhaul', 'installed');
+  const paths = dirPaths(dir);
+  const staging = paths.stagingDir;
+  const installed = paths.installedDir;
   const violations: string[] = [];
   const artifacts: ArtifactDiskState[] = [];
   for (const artifact of expected) {
-    artifacts.push(await inspectArtifact(dir, staging, installed, artifact, violations));
+    artifacts.push(await inspectArtifact(dir, paths, artifact, violations));
   }
   const stagingEntries = await listDir(staging);
   const tempFiles = [...stagingEntries.map((name) => join(staging, name)), ...(await listDir(installed)).map((name) => join(installed, name))].filter(
@@ -65,8 +63,7 @@ export async function inspectInstallDir(dir: string, expected: readonly Expected
 
 async function inspectArtifact(
   dir: string,
-  staging: string,
-  installed: string,
+  paths: DirPaths,
   artifact: ExpectedArtifact,
   violations: string[],
 ): Promise<ArtifactDiskState> {
@@ -95,7 +92,7 @@ async function inspectArtifact(
   // 2. An install record vouches for a file: that file must be there, be right, and be the very
   //    file (inode, size) the record describes.
   let installRecord: ArtifactDiskState['installRecord'] = 'absent';
-  const recordText = await readFile(join(installed, `${id}.json`), 'utf8').catch(() => undefined);
+  const recordText = await readFile(paths.installRecord(id), 'utf8').catch(() => undefined);
   if (recordText !== undefined) {
     const record = parseJson(recordText);
     const valid =
@@ -114,7 +111,7 @@ async function inspectArtifact(
   //    expected content at the same offsets. A record is written atomically, so it must always parse.
   let partialBytes: number | undefined;
   let partial: Buffer | undefined;
-  const partialPath = join(staging, `${id}.partial`);
+  const partialPath = paths.partial(id);
   const partialStats = await lstat(partialPath).catch(() => undefined);
   if (partialStats !== undefined) {
     if (!partialStats.isFile()) problem('the partial download is not a regular file');
@@ -124,7 +121,7 @@ async function inspectArtifact(
     }
   }
   let resume: ArtifactDiskState['resume'] = 'absent';
-  const resumeText = await readFile(join(staging, `${id}.resume.json`), 'utf8').catch(() => undefined);
+  const resumeText = await readFile(paths.resumeRecord(id), 'utf8').catch(() => undefined);
   if (resumeText !== undefined) {
     const record = parseJson(resumeText);
     const segments = record !== undefined ? segmentsOf(record.segments) : undefined;

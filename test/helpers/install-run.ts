@@ -7,29 +7,15 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { runCli, writeManifest, type CliEvent, type CliOptions, type CliResult, type ManifestArtifact } from './cli.js';
-import { sha256Hex } from './content.js';
 import { startOrigin, type Origin, type OriginOptions, type RecordedRequest } from './origin.js';
 import { useTempDir } from './tmp.js';
+import { dirPaths } from './install-dir.js';
 
 /** An origin that is closed when the test ends. */
 export async function useOrigin(t: TestContext, options?: OriginOptions): Promise<Origin> {
   const origin = await startOrigin(options);
   t.after(() => origin.close());
   return origin;
-}
-
-/** A manifest entry for `content` at `url`; the id names the file in `models/`. */
-export function artifactFor(url: string, content: Buffer, id = 'model', overrides: Partial<ManifestArtifact> = {}): ManifestArtifact {
-  return {
-    id,
-    kind: 'other',
-    label: `Test file ${id}`,
-    url,
-    size: content.length,
-    sha256: sha256Hex(content),
-    path: `models/${id}.bin`,
-    ...overrides,
-  };
 }
 
 export interface InstallBench {
@@ -107,17 +93,17 @@ export async function assertPartialKept(bench: InstallBench, artifact: ManifestA
 }
 
 export function partialPath(bench: InstallBench, id: string): string {
-  return join(bench.dir, '.modelhaul', 'staging', `${id}.partial`);
+  return dirPaths(bench.dir).partial(id);
 }
 
 export function resumeRecordPath(bench: InstallBench, id: string): string {
-  return join(bench.dir, '.modelhaul', 'staging', `${id}.resume.json`);
+  return dirPaths(bench.dir).resumeRecord(id);
 }
 
 /** The staging entries that belong to artifact `id` (partial, record, temp files). */
 export async function stagingEntries(bench: InstallBench, id: string): Promise<string[]> {
   try {
-    return (await readdir(join(bench.dir, '.modelhaul', 'staging'))).filter((name) => name.startsWith(`${id}.`));
+    return (await readdir(dirPaths(bench.dir).stagingDir)).filter((name) => name.startsWith(`${id}.`));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;

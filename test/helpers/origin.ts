@@ -78,7 +78,15 @@ export type Misbehaviour =
    * normal body: holds a client mid-download (and so holding its install lock) for exactly as long
    * as a test needs, with no timing guesswork.
    */
-  | { kind: 'hold'; until: Promise<void> };
+  | { kind: 'hold'; until: Promise<void> }
+  /**
+   * 200 with `Transfer-Encoding: chunked` whose first chunk size is not hexadecimal, written with
+   * the head in one packet: a body no HTTP parser can read, failing while the client is still
+   * deciding what to do with the status (as a reply to a Range request, it once crashed the CLI).
+   */
+  | { kind: 'garbage-chunked' }
+  /** The normal response with one more header of `bytes` bytes: more than any client accepts. */
+  | { kind: 'oversized-headers'; bytes: number };
 
 export interface RecordedRequest {
   method: string;
@@ -343,6 +351,12 @@ async function respond(exchange: Exchange, fault: Misbehaviour | undefined): Pro
       return deliverWithLyingLength(exchange, normalResponse(exchange), fault.extraBytes);
     case 'hold':
       return deliverWhen(exchange, normalResponse(exchange), fault.until);
+    case 'garbage-chunked':
+      return garbageChunked(exchange);
+    case 'oversized-headers': {
+      const plan = normalResponse(exchange);
+      return deliver(exchange, { ...plan, headers: { ...plan.headers, 'X-Padding': 'a'.repeat(fault.bytes) } });
+    }
   }
 }
 
@@ -614,6 +628,14 @@ function writeChunk(exchange: Exchange, chunk: Buffer): Promise<void> {
       else resolve();
     });
   });
+}
+
+// Written to the raw socket: Node's response object frames a chunked body correctly.
+function garbageChunked(exchange: Exchange): void {
+  const socket = exchange.req.socket;
+  socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Type: application/octet-stream\r\n\r\nzzzz\r\nnot a chunk\r\n');
+  exchange.record.status = 200;
+  socket.end();
 }
 
 // Written to the raw socket: Node's response object cannot emit a head that never ends.

@@ -1,23 +1,28 @@
-// Small pieces the CLI-level tests of the demo, the display, proxies and tokens share: a body
-// served by a test origin as a manifest entry, the install command line, and a file-exists check.
+// Small pieces the CLI-level tests share: the manifest entry for a body (served by a test origin
+// or not), the install command line, and a file-exists check.
 import { lstat } from 'node:fs/promises';
 import type { ManifestArtifact } from './cli.js';
 import { sha256Hex } from './content.js';
 import type { Origin } from './origin.js';
 
-/** Serves `body` at `/<id>.bin` on `origin` and returns the manifest entry for it. */
-export function serveArtifact(origin: Origin, id: string, body: Buffer, overrides: Partial<ManifestArtifact> = {}): ManifestArtifact {
-  origin.serve(`/${id}.bin`, body);
+/** The manifest entry for `content` downloaded from `url`, installed at `models/<id>.bin`. */
+export function artifactFor(url: string, content: Buffer, id = 'model', overrides: Partial<ManifestArtifact> = {}): ManifestArtifact {
   return {
     id,
     kind: 'other',
     label: `Test artifact ${id}`,
-    url: origin.url(`/${id}.bin`),
-    size: body.length,
-    sha256: sha256Hex(body),
+    url,
+    size: content.length,
+    sha256: sha256Hex(content),
     path: `models/${id}.bin`,
     ...overrides,
   };
+}
+
+/** Serves `body` at `/<id>.bin` on `origin` and returns the manifest entry for it. */
+export function serveArtifact(origin: Origin, id: string, body: Buffer, overrides: Partial<ManifestArtifact> = {}): ManifestArtifact {
+  origin.serve(`/${id}.bin`, body);
+  return artifactFor(origin.url(`/${id}.bin`), body, id, overrides);
 }
 
 /** `modelhaul install` with NDJSON output and fast retries, so that a failure shows in seconds. */
