@@ -16,6 +16,7 @@ import {
   type InstallLock,
   type LockHolder,
 } from '../src/store/install-lock.js';
+import { processStartOf } from '../src/store/lock-holder.js';
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('fixtures/lock-holder.ts', import.meta.url));
@@ -67,6 +68,14 @@ function startHolder(t: TestContext, lockPath: string, args: string[] = []): Hol
             }),
           ]),
   };
+}
+
+/** A live process that has nothing to do with any lock; killed when the test ends. */
+function liveUnrelatedProcess(t: TestContext): number {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  t.after(() => child.kill('SIGKILL'));
+  assert.ok(child.pid !== undefined);
+  return child.pid;
 }
 
 /** The pid of a process that has exited and been reaped: nothing answers to it any more. */
@@ -337,6 +346,38 @@ describe('acquireInstallLock', () => {
     const lock = await acquireInstallLock(lockPath, { timeoutMs: 2_000 });
     assert.notEqual(lock.holder.startedAt, beforeWeStarted);
     await lock.release();
+  });
+
+  it('takes over at once a lock whose pid now belongs to another live process (pid reused after a crash or a reboot)', { skip: process.platform !== 'linux' && 'start identities come from /proc' }, async (t) => {
+    const lockPath = await tempLockPath(t);
+    const unrelated = liveUnrelatedProcess(t);
+    const identity = await processStartOf(unrelated);
+    assert.ok(identity !== undefined, 'the start identity of a live process can be read');
+    const [, bootId, startTime] = /^linux:(.+):(\d+)$/.exec(identity) ?? [];
+    for (const recorded of [
+      `linux:${bootId}:${Number(startTime) - 1}`, // this boot, a process that started earlier and died
+      `linux:00000000-0000-0000-0000-000000000000:${startTime}`, // the same start time in another boot
+    ]) {
+      await writeFile(lockPath, holderJson({ pid: unrelated, processStart: recorded }));
+      const started = performance.now();
+      const lock = await acquireInstallLock(lockPath, { timeoutMs: 2_000 });
+      assert.ok(performance.now() - started < 1_000, `took over at once from ${recorded}`);
+      assert.equal(lock.holder.pid, process.pid);
+      assert.equal(lock.holder.processStart, await processStartOf(process.pid), 'the new lock records who holds it');
+      await lock.release();
+    }
+  });
+
+  it('waits for a live holder whose start identity is its own, and for one from a version that recorded none', async (t) => {
+    const lockPath = await tempLockPath(t);
+    const holder = liveUnrelatedProcess(t);
+    const identity = await processStartOf(holder);
+    for (const fields of [{ pid: holder, ...(identity === undefined ? {} : { processStart: identity }) }, { pid: holder }]) {
+      const text = holderJson(fields);
+      await writeFile(lockPath, text);
+      await rejectsWith(acquireInstallLock(lockPath, { timeoutMs: 300, pollMs: 50 }), 'LOCKED');
+      assert.equal(await readFile(lockPath, 'utf8'), text, 'the lock is untouched');
+    }
   });
 
   it('is not reentrant: a second acquire in the same process waits for the first', async (t) => {

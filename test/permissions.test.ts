@@ -4,19 +4,22 @@
 //
 // Root ignores file modes, and CI runs as root, so the first test runs the CLI as the unprivileged
 // user `nobody` (uid/gid 65534) on a dir that user owns: the mode bits then bind exactly as they
-// bind any user. The second makes the staging folder a read-only bind mount (EROFS), which binds
-// root too. Each is skipped with a message where it cannot be set up.
+// bind any user. It runs a world-readable copy of the CLI, so that these tests pass from a clone
+// in a private folder too. The second makes the staging folder a read-only bind mount (EROFS),
+// which binds root too. Each is skipped with a message where it cannot be set up (not root).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { CLI_PATH, runCli, spawnCli, waitForExit, writeManifest, type CliEvent, type CliOptions, type ManifestArtifact } from './helpers/cli.js';
-import { makeContent, sha256Hex } from './helpers/content.js';
+import { runCli, spawnCli, waitForExit, writeManifest, type CliEvent, type CliOptions } from './helpers/cli.js';
+import { cliReadableByAnyone } from './helpers/cli-copy.js';
+import { makeContent } from './helpers/content.js';
 import { inspectInstallDir, type ExpectedArtifact } from './helpers/disk-state.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
 import { useTempDir } from './helpers/tmp.js';
+import { serveArtifact } from './helpers/served-artifact.js';
 
 const MiB = 1024 * 1024;
 const NOBODY = 65534;
@@ -39,10 +42,7 @@ async function bundle(t: TestContext, prefix: string): Promise<Bundle> {
   t.after(() => origin.close());
   const work = await useTempDir(t, prefix);
   const bodies = { a: makeContent(MiB + 1, 81), b: makeContent(8 * MiB + 2, 82), c: makeContent(2 * MiB + 3, 83) };
-  const artifacts: ManifestArtifact[] = Object.entries(bodies).map(([id, body]) => {
-    origin.serve(`/${id}.bin`, body);
-    return { id, kind: 'other', label: id, url: origin.url(`/${id}.bin`), size: body.length, sha256: sha256Hex(body), path: `models/${id}.bin` };
-  });
+  const artifacts = Object.entries(bodies).map(([id, body]) => serveArtifact(origin, id, body));
   await mkdir(join(work, 'a-only'));
   const manifestA = await writeManifest(join(work, 'a-only'), artifacts.slice(0, 1));
   const manifest = await writeManifest(work, artifacts);
@@ -50,6 +50,27 @@ async function bundle(t: TestContext, prefix: string): Promise<Bundle> {
   await mkdir(dir);
   const expected = Object.entries(bodies).map(([id, body]) => ({ id, path: `models/${id}.bin`, body }));
   return { origin, work, dir, staging: join(dir, '.modelhaul', 'staging'), manifestA, manifest, expected };
+}
+
+/**
+ * How to run the CLI as `nobody`, with `home` as its HOME: a world-readable copy of it, or
+ * undefined (and the test skipped) where this process cannot switch users or `nobody` cannot
+ * reach `mustWrite`.
+ */
+async function asNobody(t: TestContext, home: string, mustWrite?: string): Promise<CliOptions | undefined> {
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root, to run the CLI as the unprivileged user nobody (root ignores file modes)');
+    return undefined;
+  }
+  const cliPath = await cliReadableByAnyone();
+  const checks = [`require('fs').accessSync(${JSON.stringify(cliPath)}, 4)`];
+  if (mustWrite !== undefined) checks.push(`require('fs').accessSync(${JSON.stringify(mustWrite)}, 2)`);
+  const probe = spawnSync(process.execPath, ['-e', checks.join('; ')], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
+  if (probe.error !== undefined || probe.status !== 0) {
+    t.skip(`cannot run the CLI as uid ${NOBODY} here: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
+    return undefined;
+  }
+  return { uid: NOBODY, gid: NOBODY, env: { HOME: home }, cliPath };
 }
 
 function installArgs(manifest: string, dir: string): string[] {
@@ -136,21 +157,17 @@ test('a staging folder made read-only for the installing user gives PERMISSION_D
   // The unprivileged user needs to reach the manifest and own the install dir.
   await chmod(b.work, 0o755);
   await chown(b.dir, NOBODY, NOBODY);
-  const asNobody: CliOptions = { uid: NOBODY, gid: NOBODY, env: { HOME: b.work } };
-  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI_PATH)}, 4); require('fs').accessSync(${JSON.stringify(b.dir)}, 2)`], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) {
-    t.skip(`cannot run the CLI as uid ${NOBODY} here: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
-    return;
-  }
+  const nobody = await asNobody(t, b.work, b.dir);
+  if (nobody === undefined) return;
 
-  const state = await prepareState(b, asNobody);
+  const state = await prepareState(b, nobody);
   await chmod(b.staging, 0o555);
   try {
-    await assertRefusedAndNothingLost(b, state, asNobody);
+    await assertRefusedAndNothingLost(b, state, nobody);
   } finally {
     await chmod(b.staging, 0o755);
   }
-  await assertResumes(b, state.claimedB, asNobody);
+  await assertResumes(b, state.claimedB, nobody);
 });
 
 test('a staging folder on a read-only mount (EROFS) gives PERMISSION_DENIED with its hint, loses nothing, and the next run resumes', async (t) => {
@@ -181,25 +198,20 @@ test('a final folder the installing user cannot write gives PERMISSION_DENIED at
   const work = await useTempDir(t, 'permissions-final');
   await chmod(work, 0o755);
   const body = makeContent(2 * MiB + 5, 84);
-  origin.serve('/x.bin', body);
-  const manifest = await writeManifest(work, [{ id: 'x', kind: 'other', label: 'x', url: origin.url('/x.bin'), size: body.length, sha256: sha256Hex(body), path: 'models/x.bin' }]);
+  const manifest = await writeManifest(work, [serveArtifact(origin, 'x', body)]);
   const dir = join(work, 'install');
   const models = join(dir, 'models');
   await mkdir(models, { recursive: true });
   await chown(dir, NOBODY, NOBODY);
   await chown(models, NOBODY, NOBODY);
-  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(dir)}, 2)`], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) {
-    t.skip(`cannot run the CLI as uid ${NOBODY} here: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
-    return;
-  }
-  const asNobody: CliOptions = { uid: NOBODY, gid: NOBODY, env: { HOME: work } };
+  const nobody = await asNobody(t, work, dir);
+  if (nobody === undefined) return;
   const expected = [{ id: 'x', path: 'models/x.bin', body }];
 
   await chmod(models, 0o555);
   let refused;
   try {
-    refused = await runCli(installArgs(manifest, dir), asNobody);
+    refused = await runCli(installArgs(manifest, dir), nobody);
   } finally {
     await chmod(models, 0o755);
   }
@@ -213,7 +225,7 @@ test('a final folder the installing user cannot write gives PERMISSION_DENIED at
   assert.ok(typeof kept.resume === 'object' && kept.resume.claimed === body.length, 'and its record vouches for every byte');
 
   const requestsBefore = origin.requests.length;
-  const promoted = await runCli(installArgs(manifest, dir), asNobody);
+  const promoted = await runCli(installArgs(manifest, dir), nobody);
   assert.equal(promoted.code, 0, promoted.stderr);
   assert.equal(origin.requests.length, requestsBefore, 'nothing is downloaded again');
   const inspection = await inspectInstallDir(dir, expected);
@@ -222,30 +234,22 @@ test('a final folder the installing user cannot write gives PERMISSION_DENIED at
 });
 
 test('as an unprivileged user: an unreadable manifest and an install dir it may not write both give PERMISSION_DENIED, and nothing is created', async (t) => {
-  if (process.getuid?.() !== 0) {
-    t.skip('needs root, to run the CLI as the unprivileged user nobody (root ignores file modes)');
-    return;
-  }
   const b = await bundle(t, 'permissions-input');
   await chmod(b.work, 0o755);
-  const asNobody: CliOptions = { uid: NOBODY, gid: NOBODY, env: { HOME: b.work } };
-  const probe = spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(CLI_PATH)}, 4)`], { uid: NOBODY, gid: NOBODY, encoding: 'utf8' });
-  if (probe.error !== undefined || probe.status !== 0) {
-    t.skip(`cannot run the CLI as uid ${NOBODY} here: ${probe.error?.message ?? probe.stderr.trim().split('\n')[0]}`);
-    return;
-  }
+  const nobody = await asNobody(t, b.work);
+  if (nobody === undefined) return;
 
   // The unit tests of the manifest loader and the lock cover these cases too, but skip as root.
   const secret = join(b.work, 'secret.json');
   await writeFile(secret, await readFile(b.manifest));
   await chmod(secret, 0o000);
-  const unreadable = await runCli(['status', '--manifest', secret, '--dir', b.dir], asNobody);
+  const unreadable = await runCli(['status', '--manifest', secret, '--dir', b.dir], nobody);
   assert.equal(unreadable.code, 1, unreadable.stderr);
   assert.match(unreadable.stderr, /PERMISSION_DENIED: cannot read manifest file/);
 
   // The install dir belongs to root with mode 0755: the lock, the first thing written, is refused.
   await chmod(b.dir, 0o755);
-  const refused = await runCli(installArgs(b.manifest, b.dir), asNobody);
+  const refused = await runCli(installArgs(b.manifest, b.dir), nobody);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(refused.stderr, /PERMISSION_DENIED/);
   assert.deepEqual(await readdir(b.dir), []);

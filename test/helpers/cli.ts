@@ -21,6 +21,8 @@ export interface CliOptions {
   /** Run the child as this user and group (needs root): file modes bind it as they bind a user. */
   uid?: number;
   gid?: number;
+  /** Another copy of the built CLI to run (see cli-copy.ts); default {@link CLI_PATH}. */
+  cliPath?: string;
 }
 
 export interface CliResult {
@@ -105,7 +107,7 @@ function transcriptOf(child: ChildProcess): Transcript {
 
 /** Starts `node dist/cli/main.js ...args`; read it with waitForEvent() and waitForExit(). */
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const child = spawn(process.execPath, [options.cliPath ?? CLI_PATH, ...args], {
     cwd: options.cwd,
     ...(options.uid !== undefined ? { uid: options.uid } : {}),
     ...(options.gid !== undefined ? { gid: options.gid } : {}),
