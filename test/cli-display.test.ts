@@ -4,7 +4,9 @@
 // --quiet, only the summary and failures.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { runCli, writeManifest, type ManifestArtifact } from './helpers/cli.js';
+import { rm } from 'node:fs/promises';
+import { runCli, spawnCli, waitForExit, writeManifest, type ManifestArtifact } from './helpers/cli.js';
+import { dirPaths, readResumeRecord, waitUntil } from './helpers/install-dir.js';
 import { makeContent } from './helpers/content.js';
 import { serveArtifact } from './helpers/served-artifact.js';
 import { startOrigin, type Origin } from './helpers/origin.js';
@@ -163,5 +165,28 @@ describe('piped into a log', () => {
       assert.equal(summary[3], `  ${kept} kept; run the same command to resume.`);
       assert.equal(summary.length, 4, result.stdout);
     }
+  });
+
+  test('a staging folder deleted under a running install: the failure claims nothing kept, because nothing is', async (t) => {
+    const body = makeContent(6_000_000, 7);
+    const deleted = serveArtifact(origin, 'deleted-staging', body, { label: 'Deleted staging' });
+    const args = await installArgsFor(t, [deleted], '--connections', '1', '--checkpoint-interval', '0.1', '--json');
+    const dir = args[args.indexOf('--dir') + 1]!;
+    const child = spawnCli(args, { env: PIPED });
+    // Once a checkpoint has recorded bytes, the staging folder goes, record and partial with it.
+    await waitUntil(async () => ((await readResumeRecord(dirPaths(dir).resumeRecord('deleted-staging'))) ?? { segments: [] }).segments.some((s) => s.done > 0) || undefined, 'a checkpoint');
+    await rm(dirPaths(dir).stagingDir, { recursive: true });
+    const result = await waitForExit(child);
+    assert.equal(result.code, 1, result.stderr);
+    const failed = result.events.find((e) => e.event === 'failed');
+    assert.equal(failed?.bytesKept, 0, `nothing is kept: ${JSON.stringify(failed)}`);
+  });
+
+  test('sixteen downloads at once print nothing but modelhaul\'s own output (no MaxListenersExceededWarning)', async (t) => {
+    const many = Array.from({ length: 20 }, (_, i) => serveArtifact(origin, `many-${i}`, makeContent(400_000, 100 + i)));
+    const result = await runCli(await installArgsFor(t, many, '--concurrency', '16', '--quiet'), { env: PIPED });
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stderr, '', 'stderr is empty');
+    assert.match(lines(result.stdout)[0] ?? '', /^✓ Done: 20 installed/);
   });
 });

@@ -193,6 +193,18 @@ test('manifest add fails cleanly on an HTTP error and creates no manifest', asyn
   await assert.rejects(readFile(manifest), { code: 'ENOENT' });
 });
 
+test('manifest add on a URL without a file name names each option it needs, once, with exit 2', async (t) => {
+  const work = await useTempDir(t, 'manifest-no-name');
+  const manifest = join(work, 'models.json');
+  const bare = await runCli(['manifest', 'add', 'http://127.0.0.1:9/models/', '-m', manifest]);
+  assert.equal(bare.code, 2, bare.stderr);
+  assert.match(bare.stderr, /^ {2}hint: Pass --id, --label and --path\.$/m);
+  const withId = await runCli(['manifest', 'add', 'http://127.0.0.1:9/models/', '-m', manifest, '--id', 'x']);
+  assert.equal(withId.code, 2, withId.stderr);
+  assert.match(withId.stderr, /^ {2}hint: Pass --label and --path\.$/m);
+  await assert.rejects(readFile(manifest), { code: 'ENOENT' });
+});
+
 test('manifest add on a resolve URL uses X-Linked-Size and X-Linked-Etag from a HEAD and downloads nothing', async (t) => {
   const cdn = await useOrigin(t);
   const hub = await startHub(t);

@@ -118,6 +118,27 @@ test('status and verify refuse an invalid manifest with exit 2 too', async (t) =
   assert.equal(await pathExists(join(work, 'models')), false);
 });
 
+test('a manifest file that is not there is bad usage: exit 2 from every command that reads one, no stack trace', async (t) => {
+  const work = await useTempDir(t, 'no-manifest');
+  const missing = join(work, 'no-such-manifest.json');
+  const dir = join(work, 'models');
+  for (const args of [
+    ['install', '--manifest', missing, '--dir', dir],
+    ['status', '--manifest', missing, '--dir', dir],
+    ['verify', '--manifest', missing, '--dir', dir],
+    ['gc', '--manifest', missing, '--dir', dir],
+    ['remove', 'a', '--manifest', missing, '--dir', dir],
+    ['import', join(work, 'x.bin'), '--id', 'a', '--manifest', missing, '--dir', dir],
+    ['manifest', 'check', missing],
+  ]) {
+    const result = await runCli(args);
+    assert.equal(result.code, 2, `${args[0]}: ${result.stderr}`);
+    assert.match(result.stderr, /NOT_FOUND: manifest file not found/, args[0]);
+    assert.deepEqual(stackTraceLines(result.stderr), []);
+  }
+  assert.equal(await pathExists(dir), false);
+});
+
 test('not enough free space fails with DISK_FULL and the bytes needed, before any request', async (t) => {
   const server = await origin(t);
   const work = await useTempDir(t, 'disk-full');

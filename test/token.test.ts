@@ -1,4 +1,4 @@
-// The access token goes to one origin only (RESUME-SEMANTICS rule 12): HF_TOKEN and --token are
+// The access token goes to one origin only (docs/rules.md rule 12): HF_TOKEN and --token are
 // sent as "Authorization: Bearer" to https://huggingface.co by default, or to the one origin
 // --token-origin names, and never to another origin, not even one a redirect from the token's
 // origin leads to (where Hugging Face sends its CDN links). Two real origins on loopback record
@@ -102,4 +102,20 @@ test('HF_TOKEN with --token-origin A: the same rule for the token from the envir
   const onB = requestsTo(b, '/cdn/origin-redirected.bin');
   assert.deepEqual(authorizations(onB), onB.map(() => undefined));
   assertTokenNotPrinted(result, ENV_TOKEN);
+});
+
+test('a --token-origin that is not an origin is a usage error: exit 2 naming the option, no stack trace, nothing sent', async (t) => {
+  const dir = await useTempDir(t, 'token-origin');
+  const manifest = await writeManifest(dir, [serveArtifact(a, 'bad-origin', makeContent(1024, 9))]);
+  const before = a.requests.length;
+  for (const args of [
+    jsonInstallArgs(manifest, `${dir}/models`, '--token', FLAG_TOKEN, '--token-origin', 'foo'),
+    ['manifest', 'add', a.url('/bad-origin.bin'), '-m', `${dir}/new.json`, '--token', FLAG_TOKEN, '--token-origin', 'foo'],
+  ]) {
+    const result = await runCli(args, { env: { HF_TOKEN: undefined } });
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /--token-origin/);
+    assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+  }
+  assert.equal(a.requests.length, before, 'nothing was requested');
 });
