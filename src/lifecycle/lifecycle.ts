@@ -1,28 +1,26 @@
 /**
- * The model lifecycle: one object that owns the way of a bundle from "not there" to "ready" in an
- * app, across pauses, lost networks, sleeps and failures, and tells a UI where it stands.
+ * The model lifecycle's state machine: it owns the way of a bundle from "not there" to "ready"
+ * in an app, across pauses, lost networks, sleeps and failures, and keeps the snapshot.
  *
  * It drives the engine as it is: every download is one {@link InstallRun}, and whatever stops a
  * run (pause, offline, wake, cancel) aborts it; the next run resumes from the bytes on disk. The
- * lifecycle's own job is deciding when a run should be going, never letting two overlap (a run
- * that is stopping is waited for before the next starts), and keeping the snapshot.
+ * lifecycle's own job is deciding when a run should be going, and never letting two overlap: a
+ * run that is stopping is waited for before the next starts.
  */
 import { resolve } from 'node:path';
-import { InstallError, type SerializedInstallError } from '../errors.js';
+import type { SerializedInstallError } from '../errors.js';
 import type { InstallEvent } from '../events.js';
 import type { InstallOptions } from '../install.js';
-import { ARTIFACT_KINDS } from '../manifest/kinds.js';
 import { parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
-import { bundleStatus, type BundleStatus } from '../status.js';
 import { ArtifactBoard, lifecycleError } from './artifact-board.js';
 import { ClockTimer, systemClock, type LifecycleClock } from './clock.js';
 import { composeSnapshot } from './compose-snapshot.js';
-import { freeBytesFor } from './free-space.js';
+import { readDiskState, type DiskState } from './disk-state.js';
 import { governingFailure, InstallRun, serializeFailure, type RunOutcome } from './install-run.js';
 import { LifecycleInputs } from './lifecycle-inputs.js';
-import type { LifecycleOptions, ModelLifecycle, PowerEvent, WhenReadyOptions } from './options.js';
-import { ReadinessWaiters, stoppedWaiting } from './readiness-waiters.js';
+import type { LifecycleOptions, PowerEvent, WhenReadyOptions } from './options.js';
+import { disposedError, ReadinessWaiters } from './readiness-waiters.js';
 import { guarded } from './report-async.js';
 import { decideAfterFailure, defaultRetryDelay, defaultShouldRetry, isConnectionFailure, type RetryDelay, type ShouldRetry } from './retry-policy.js';
 import { SnapshotFeed, SNAPSHOT_INTERVAL_MS } from './snapshot-feed.js';
@@ -34,47 +32,8 @@ const LIFECYCLE_ENGINE_RETRIES = 2;
 /** Phases in which a download is wanted: the ones the network matters to. */
 const WANTING_PHASES: ReadonlySet<LifecyclePhase> = new Set(['downloading', 'verifying', 'retry-wait', 'offline']);
 
-/**
- * Creates the lifecycle of one bundle in one install dir. It starts in `checking`, reads the disk
- * (metadata only) and settles in `ready` or `missing`; nothing downloads until `start()`.
- *
- * @throws {InstallError} `MANIFEST_INVALID` (or another manifest code) for a manifest that does
- *   not validate, before anything else happens.
- *
- * @example
- * ```ts
- * const lifecycle = createModelLifecycle({ manifest, dir: '/path/to/models' });
- * lifecycle.subscribe((s) => console.log(s.phase, s.bytes, '/', s.total));
- * lifecycle.start();
- * await lifecycle.whenReady();
- * ```
- */
-export function createModelLifecycle(options: LifecycleOptions): ModelLifecycle {
-  const lifecycle = new Lifecycle(options);
-  // Bound once, so that `const { start } = lifecycle` and `button.onclick = lifecycle.start` work.
-  return Object.freeze({
-    check: () => lifecycle.check(),
-    start: () => lifecycle.start(),
-    pause: () => lifecycle.pause(),
-    resume: () => lifecycle.resume(),
-    cancel: () => lifecycle.cancel(),
-    retry: () => lifecycle.retry(),
-    getSnapshot: () => lifecycle.getSnapshot(),
-    subscribe: (listener: (snapshot: LifecycleSnapshot) => void) => lifecycle.subscribe(listener),
-    whenReady: (whenReadyOptions?: WhenReadyOptions) => lifecycle.whenReady(whenReadyOptions),
-    dispose: () => lifecycle.dispose(),
-  });
-}
-
-/** What the disk says, read between runs. */
-interface DiskState {
-  status: BundleStatus | undefined;
-  /** Why the status could not be read. */
-  failure: unknown;
-  freeBytes: number | null;
-}
-
-class Lifecycle {
+/** The state machine behind {@link createModelLifecycle}; see ModelLifecycle for what each method does. */
+export class Lifecycle {
   private readonly manifest: Manifest;
   private readonly dir: string;
   private readonly installOptions: Omit<InstallOptions, 'signal' | 'onEvent'>;
@@ -210,15 +169,8 @@ class Lifecycle {
   }
 
   whenReady(options: WhenReadyOptions = {}): Promise<LifecycleSnapshot> {
-    const capabilities = this.board.capabilities();
-    const kinds = options.kinds ?? ARTIFACT_KINDS.filter((kind) => capabilities[kind].artifacts > 0);
-    const absent = kinds.find((kind) => capabilities[kind] === undefined || capabilities[kind].artifacts === 0);
-    if (absent !== undefined) return Promise.reject(new RangeError(`The bundle "${this.manifest.name}" has no artifact of kind "${absent}".`));
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(stoppedWaiting(signal));
-    if (kinds.every((kind) => capabilities[kind].ready)) return Promise.resolve(this.getSnapshot());
     if (this.disposal) return Promise.reject(disposedError());
-    return this.waiters.wait(kinds, signal);
+    return this.waiters.request(options, this.manifest.name, this.board.capabilities(), () => this.getSnapshot());
   }
 
   dispose(): Promise<void> {
@@ -288,7 +240,7 @@ class Lifecycle {
     this.tickTimer.arm(SNAPSHOT_INTERVAL_MS);
     this.runEnded = run.finished.then(async (outcome) => {
       // A disposed lifecycle has no use for the disk's word, and dispose() should not wait for it.
-      const disk = this.disposal ? undefined : await this.readDiskState();
+      const disk = this.disposal ? undefined : await readDiskState(this.manifest, this.dir);
       this.finishRun(run, outcome, disk);
     });
   }
@@ -380,19 +332,8 @@ class Lifecycle {
 
   // ---- The disk ------------------------------------------------------------------------------
 
-  private async readDiskState(): Promise<DiskState> {
-    let status: BundleStatus | undefined;
-    let failure: unknown;
-    try {
-      status = await bundleStatus(this.manifest, this.dir, { allowHttp: true });
-    } catch (error) {
-      failure = error;
-    }
-    return { status, failure, freeBytes: await freeBytesFor(this.dir) };
-  }
-
   private async readDisk(): Promise<void> {
-    const { status, failure, freeBytes } = await this.readDiskState();
+    const { status, failure, freeBytes } = await readDiskState(this.manifest, this.dir);
     if (this.disposal) return;
     this.freeBytes = freeBytes;
     // While a run goes, its events are fresher than the disk.
@@ -454,10 +395,4 @@ class Lifecycle {
     }
     this.tickTimer.arm(SNAPSHOT_INTERVAL_MS);
   }
-}
-
-function disposedError(): InstallError {
-  return new InstallError('ABORTED', 'The model lifecycle was disposed.', {
-    hint: 'The app stopped the download; it resumes from the bytes on disk when the app starts it again.',
-  });
 }

@@ -1,5 +1,7 @@
 import { InstallError } from '../errors.js';
+import { ARTIFACT_KINDS } from '../manifest/kinds.js';
 import type { ArtifactKind } from '../manifest/types.js';
+import type { WhenReadyOptions } from './options.js';
 import type { CapabilitySnapshot, LifecycleSnapshot } from './snapshot.js';
 
 interface Waiter {
@@ -17,8 +19,22 @@ interface Waiter {
 export class ReadinessWaiters {
   private readonly waiters = new Set<Waiter>();
 
-  /** A promise for the first snapshot in which every one of `kinds` is ready; the caller checked "not yet". */
-  wait(kinds: readonly ArtifactKind[], signal: AbortSignal | undefined): Promise<LifecycleSnapshot> {
+  /**
+   * A `whenReady()` call: settled at once when its kinds are ready (or cannot be waited for),
+   * otherwise by a later {@link settle}.
+   */
+  request(
+    options: WhenReadyOptions,
+    bundle: string,
+    capabilities: Record<ArtifactKind, CapabilitySnapshot>,
+    snapshot: () => LifecycleSnapshot,
+  ): Promise<LifecycleSnapshot> {
+    const kinds = options.kinds ?? ARTIFACT_KINDS.filter((kind) => capabilities[kind].artifacts > 0);
+    const absent = kinds.find((kind) => (capabilities[kind]?.artifacts ?? 0) === 0);
+    if (absent !== undefined) return Promise.reject(new RangeError(`The bundle "${bundle}" has no artifact of kind "${absent}".`));
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(stoppedWaiting(signal));
+    if (kinds.every((kind) => capabilities[kind].ready)) return Promise.resolve(snapshot());
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         kinds,
@@ -69,5 +85,12 @@ export function stoppedWaiting(signal: AbortSignal | undefined): InstallError {
   return new InstallError('ABORTED', 'Stopped waiting for the models to be ready.', {
     hint: 'Only the waiting stopped; the download goes on.',
     cause: signal?.reason,
+  });
+}
+
+/** The rejection of what waits on a lifecycle that was disposed. */
+export function disposedError(): InstallError {
+  return new InstallError('ABORTED', 'The model lifecycle was disposed.', {
+    hint: 'The app stopped the download; it resumes from the bytes on disk when the app starts it again.',
   });
 }
