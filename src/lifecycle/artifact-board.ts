@@ -7,7 +7,7 @@ import type { SerializedInstallError } from '../errors.js';
 import type { InstallEvent } from '../events.js';
 import { ARTIFACT_KINDS } from '../manifest/kinds.js';
 import type { Artifact, ArtifactKind } from '../manifest/types.js';
-import type { BundleStatus } from '../status.js';
+import type { BundleStatus } from '../operations/status.js';
 import { RateMeter } from './rate-meter.js';
 import type { ArtifactPhase, ArtifactSnapshot, CapabilitySnapshot, LifecycleError } from './snapshot.js';
 
@@ -119,6 +119,7 @@ export class ArtifactBoard {
         return;
       }
       case 'retry':
+      case 'failover':
       case 'lock-wait':
       case 'done':
         return;

@@ -1,5 +1,5 @@
 import type { Manifest } from '../manifest/types.js';
-import { bundleStatus, type BundleStatus } from '../status.js';
+import { bundleStatus, type BundleStatus } from '../operations/status.js';
 import { freeBytesFor } from './free-space.js';
 
 /** What the disk says about a bundle, read between runs: metadata only, no hashing. */

@@ -5,7 +5,7 @@
  */
 import { InstallError, isInstallError, type SerializedInstallError } from '../errors.js';
 import type { InstallEvent } from '../events.js';
-import { installBundle, type InstallOptions, type InstallResult } from '../install.js';
+import { installBundle, type InstallOptions, type InstallResult } from '../operations/install.js';
 import type { Manifest } from '../manifest/types.js';
 import { severity } from './retry-policy.js';
 

@@ -10,7 +10,7 @@
 import { resolve } from 'node:path';
 import type { SerializedInstallError } from '../errors.js';
 import type { InstallEvent } from '../events.js';
-import type { InstallOptions } from '../install.js';
+import type { InstallOptions } from '../operations/install.js';
 import { parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import { ArtifactBoard, lifecycleError } from './artifact-board.js';

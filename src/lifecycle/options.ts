@@ -2,7 +2,7 @@
  * The public shape of a model lifecycle: what {@link createModelLifecycle} takes and what it
  * returns.
  */
-import type { InstallOptions } from '../install.js';
+import type { InstallOptions } from '../operations/install.js';
 import type { ArtifactKind } from '../manifest/types.js';
 import type { LifecycleClock } from './clock.js';
 import type { RetryDelay, ShouldRetry } from './retry-policy.js';

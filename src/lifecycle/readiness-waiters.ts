@@ -1,4 +1,4 @@
-import { InstallError } from '../errors.js';
+import { abortedError, type InstallError } from '../errors.js';
 import { ARTIFACT_KINDS } from '../manifest/kinds.js';
 import type { ArtifactKind } from '../manifest/types.js';
 import type { WhenReadyOptions } from './options.js';
@@ -79,18 +79,13 @@ export class ReadinessWaiters {
 
 /**
  * The rejection of a `whenReady()` whose signal aborted: an `ABORTED` InstallError, as everywhere
- * in modelhaul, with the signal's reason as its cause.
+ * in modelhaul, with the signal's reason as its cause. Only the waiting stops; the download goes on.
  */
 export function stoppedWaiting(signal: AbortSignal | undefined): InstallError {
-  return new InstallError('ABORTED', 'Stopped waiting for the models to be ready.', {
-    hint: 'Only the waiting stopped; the download goes on.',
-    cause: signal?.reason,
-  });
+  return abortedError(signal, 'Stopped waiting for the models to be ready');
 }
 
 /** The rejection of what waits on a lifecycle that was disposed. */
 export function disposedError(): InstallError {
-  return new InstallError('ABORTED', 'The model lifecycle was disposed.', {
-    hint: 'The app stopped the download; it resumes from the bytes on disk when the app starts it again.',
-  });
+  return abortedError(undefined, 'The model lifecycle was disposed');
 }
