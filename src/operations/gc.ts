@@ -66,7 +66,7 @@ const TEMP_FILE = /^\..+\.tmp$/;
  * Lists, without changing anything, what `dir` holds that `manifest` does not need:
  *
  * - partial downloads and resume records of artifacts that are not in the manifest, that are
- *   installed already, or whose record is corrupt, missing or made for another url/size/SHA-256;
+ *   installed already, or whose record is corrupt, missing or made for another size or SHA-256;
  * - temp files left by an interrupted atomic write (`.*.tmp` in modelhaul's folders);
  * - install records of artifacts the manifest no longer lists (or lists at another path), corrupt
  *   install records, and the files those records name, but only when the file is still exactly

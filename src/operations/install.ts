@@ -13,6 +13,9 @@ import { installRecordFor, writeInstallRecord } from '../store/install-record.js
 import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
 import { Dispatchers } from '../http/dispatchers.js';
+import type { HttpContext } from '../sources/http-location.js';
+import { manifestUrlSource } from '../sources/manifest-url-source.js';
+import type { ArtifactSource, SourceLocation } from '../sources/source.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
 import { durablePartialBytes, inspectArtifact } from '../store/artifact-state.js';
@@ -93,6 +96,8 @@ export interface InstallResult {
   bytesFetched: number;
   /** Bytes of earlier partial downloads that were reused instead of downloaded again. */
   bytesReused: number;
+  /** Bytes this run got, by source (a mirror, the manifest URL's origin, `this machine`). */
+  bytesBySource: Record<string, number>;
   elapsedMs: number;
 }
 
@@ -144,10 +149,10 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       bytesToFetch: plan.reduce((sum, p) => sum + (p.action === 'already-installed' ? 0 : p.size - p.bytesOnDisk), 0),
     });
     const results = new Map<string, ArtifactResult>();
-    const fail = (artifact: Artifact, error: InstallError, bytesKept: number, traffic = { resumedFrom: 0, bytesFetched: 0 }): void => {
+    const fail = (artifact: Artifact, error: InstallError, bytesKept: number, traffic = { resumedFrom: 0, bytesFetched: 0, bytesBySource: {} }): void => {
       const json = error.forArtifact(artifact.id).toJSON();
       emit({ event: 'failed', id: artifact.id, code: json.code, hint: json.hint, retryable: json.retryable, error: json, bytesKept });
-      results.set(artifact.id, result(artifact, 'failed', traffic.resumedFrom, traffic.bytesFetched, json));
+      results.set(artifact.id, result(artifact, 'failed', traffic.resumedFrom, traffic.bytesFetched, traffic.bytesBySource, json));
     };
 
     const work: Array<{ artifact: Artifact; planned: PlannedArtifact }> = [];
@@ -156,7 +161,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       if (planned.action === 'already-installed') {
         await removeStagingOf(layout, artifact.id);
         emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'already-installed' });
-        results.set(artifact.id, result(artifact, 'already-installed', 0, 0));
+        results.set(artifact.id, result(artifact, 'already-installed', 0, 0, {}));
       } else {
         work.push({ artifact, planned });
       }
@@ -170,7 +175,13 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       for (const { artifact, planned } of work) fail(artifact, shortage, planned.bytesOnDisk);
     } else {
       const settings = transferSettings(options);
-      const credentials = normalizeCredentials(options.credentials);
+      const http: HttpContext = {
+        dispatchers,
+        credentials: normalizeCredentials(options.credentials),
+        allowHttp: options.allowHttp ?? false,
+        userAgent: USER_AGENT,
+      };
+      const sources: ArtifactSource[] = [manifestUrlSource(http)];
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,
@@ -184,12 +195,12 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
             return;
           }
           if (planned.action === 'check-existing' && (await adoptExisting(layout, artifact, signal, emit))) {
-            results.set(artifact.id, result(artifact, 'already-installed', 0, 0));
+            results.set(artifact.id, result(artifact, 'already-installed', 0, 0, {}));
             return;
           }
           // Cancelled while hashing the file in place: no partial download to start now.
           if (signal.aborted) return;
-          const transfer = new ArtifactTransfer({ artifact, layout, dispatchers, credentials, signal, settings, emit });
+          const transfer = new ArtifactTransfer({ artifact, layout, locations: locate(sources, artifact), signal, settings, emit });
           const artifactStarted = performance.now();
           try {
             const verified = await transfer.run();
@@ -201,15 +212,17 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
               sha256: verified.sha256,
               resumedFrom: verified.resumedFrom,
               bytesFetched: verified.bytesFetched,
+              bytesBySource: verified.bytesBySource,
               elapsedMs: Math.round(performance.now() - artifactStarted),
             });
-            results.set(artifact.id, result(artifact, 'installed', verified.resumedFrom, verified.bytesFetched));
+            results.set(artifact.id, result(artifact, 'installed', verified.resumedFrom, verified.bytesFetched, verified.bytesBySource));
           } catch (error) {
             // What is kept is read from the disk, by the rule the next run resumes by: a staging
             // folder deleted under a running install keeps nothing, whatever the transfer wrote.
             fail(artifact, asInstallError(error, signal, artifact.id), await durablePartialBytes(layout, artifact).catch(() => 0), {
               resumedFrom: transfer.reusedBytes,
               bytesFetched: transfer.fetchedBytes,
+              bytesBySource: transfer.bytesBySource,
             });
           }
         },
@@ -226,6 +239,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       results: ordered,
       bytesFetched: ordered.reduce((sum, r) => sum + r.bytesFetched, 0),
       bytesReused: ordered.reduce((sum, r) => sum + r.resumedFrom, 0),
+      bytesBySource: sumBySource(ordered),
       elapsedMs: Math.round(performance.now() - started),
     };
     emit({ event: 'done', ...outcome });
@@ -267,8 +281,8 @@ async function installedWithoutWriting(
   if (plan === undefined || !plan.every((p) => p.action === 'already-installed')) return undefined;
   emit({ event: 'plan', bundle, dir: layout.dir, artifacts: plan, bytesToFetch: 0 });
   for (const artifact of artifacts) emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'already-installed' });
-  const results = artifacts.map((artifact) => result(artifact, 'already-installed', 0, 0));
-  const outcome: InstallResult = { ok: true, results, bytesFetched: 0, bytesReused: 0, elapsedMs: Math.round(performance.now() - started) };
+  const results = artifacts.map((artifact) => result(artifact, 'already-installed', 0, 0, {}));
+  const outcome: InstallResult = { ok: true, results, bytesFetched: 0, bytesReused: 0, bytesBySource: {}, elapsedMs: Math.round(performance.now() - started) };
   emit({ event: 'done', ...outcome });
   return outcome;
 }
@@ -386,9 +400,20 @@ function transferSettings(options: InstallOptions): TransferSettings {
     minSegmentBytes: options.minSegmentBytes ?? DEFAULT_MIN_SEGMENT_BYTES,
     checkpointBytes: options.checkpointBytes,
     checkpointIntervalMs: options.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS,
-    allowHttp: options.allowHttp ?? false,
-    userAgent: USER_AGENT,
   };
+}
+
+/** The locations of an artifact in the order its sources are tried. */
+function locate(sources: readonly ArtifactSource[], artifact: Artifact): SourceLocation[] {
+  return sources.map((source) => source.locate(artifact)).filter((location) => location !== undefined);
+}
+
+function sumBySource(results: readonly ArtifactResult[]): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const r of results) {
+    for (const [source, bytes] of Object.entries(r.bytesBySource)) totals[source] = (totals[source] ?? 0) + bytes;
+  }
+  return totals;
 }
 
 function result(
@@ -396,9 +421,10 @@ function result(
   outcome: ArtifactResult['outcome'],
   resumedFrom: number,
   bytesFetched: number,
+  bytesBySource: Record<string, number>,
   error?: ArtifactResult['error'],
 ): ArtifactResult {
-  const value: ArtifactResult = { id: artifact.id, label: artifact.label, outcome, path: artifact.path, size: artifact.size, resumedFrom, bytesFetched };
+  const value: ArtifactResult = { id: artifact.id, label: artifact.label, outcome, path: artifact.path, size: artifact.size, resumedFrom, bytesFetched, bytesBySource };
   if (error) value.error = error;
   return value;
 }

@@ -36,7 +36,7 @@ export function judgePartial(read: RecordRead<ResumeRecord>, artifact: Artifact,
   if (read.state === 'corrupt') return { usable: false, reason: `corrupt resume record (${read.reason})` };
   const record = read.record;
   if (!recordMatchesArtifact(record, artifact)) {
-    return { usable: false, reason: 'made for another version of the artifact (url, size or SHA-256 changed)' };
+    return { usable: false, reason: 'made for another version of the artifact (size or SHA-256 changed)' };
   }
   if (partial === undefined) return { usable: false, reason: 'resume record without its partial file' };
   if (!isPlainFile(partial)) return { usable: false, reason: 'the partial download is not a plain regular file' };
