@@ -16,7 +16,7 @@ import { summarizeProfile, type CpuProfile, type FunctionTime } from './cpu-prof
 import { loadNow } from './machine.js';
 import { runMeasured, type Measurement } from './measure.js';
 import { parseSize } from './options.js';
-import { ensureTools, findBinary } from './packages.js';
+import { findTools, findBinary } from './packages.js';
 import { PageCache } from './page-cache.js';
 import { renderTable, writeReport } from './report.js';
 import { mib, rate, seconds, size } from './stats.js';
@@ -76,7 +76,7 @@ function parseOptions(argv: string[]): ProfileOptions {
 
 async function main(argv: string[]): Promise<number> {
   const options = parseOptions(argv);
-  const tools = await ensureTools(log);
+  const tools = findTools(log);
   if (!tools.nginx.ok) {
     log(`profile: cannot run without nginx: ${tools.nginx.reason}`);
     return 1;

@@ -8,7 +8,7 @@ import { ensureBuiltCli } from './build.js';
 import { Origins, type BenchContext } from './harness.js';
 import { describeMachine, loadNow, machineTable } from './machine.js';
 import { parseBenchOptions, USAGE, type BenchOptions, type ScenarioName } from './options.js';
-import { ensureTools } from './packages.js';
+import { findTools } from './packages.js';
 import { PageCache } from './page-cache.js';
 import { renderGoals, renderSection, renderTable, writeReport, type Goal, type ScenarioReport } from './report.js';
 import { cappedOrigin } from './scenarios/capped.js';
@@ -47,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const started = performance.now();
   const date = new Date();
-  const tools = await ensureTools(log);
+  const tools = findTools(log);
   if (!tools.nginx.ok) {
     log(`bench: cannot run without an origin: ${tools.nginx.reason}`);
     return 1;
