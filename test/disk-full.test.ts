@@ -1,4 +1,4 @@
-// A full disk, for real: each test mounts a 64 MiB tmpfs and installs onto it (RESUME-SEMANTICS
+// A full disk, for real: each test mounts a 64 MiB tmpfs and installs onto it (docs/rules.md
 // rule 27). Not enough room up front is refused before the first request, with the bytes needed;
 // a disk that another writer fills mid-download ends the run with DISK_FULL, leaves a partial and
 // a resume record that agree, and once space is freed the next run resumes from the recorded

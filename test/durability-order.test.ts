@@ -1,5 +1,5 @@
 // The order of fdatasync, fsync and rename, observed rather than assumed: one install runs under
-// strace and the system calls it made are checked against RESUME-SEMANTICS rules 21 and 22.
+// strace and the system calls it made are checked against docs/rules.md rules 21 and 22.
 //
 // - Checkpoint: every rename of a resume-record temp file into place comes after an fdatasync (or
 //   fsync) of the partial that started after the last write of every byte the record claims, and

@@ -1,4 +1,4 @@
-// End-to-end: redirects, credentials and signed URLs (RESUME-SEMANTICS rules 11, 12 and 13),
+// End-to-end: redirects, credentials and signed URLs (docs/rules.md rules 11, 12 and 13),
 // through the CLI as a child process against one or two misbehaving origins. The https → http
 // downgrade cannot be staged with plain-http origins, so it is checked one level down, on
 // openResponse() itself, with undici's MockAgent standing in for the network.

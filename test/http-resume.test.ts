@@ -1,4 +1,4 @@
-// End-to-end: how `modelhaul install` asks for bytes and resumes (RESUME-SEMANTICS rules 1-4, 7,
+// End-to-end: how `modelhaul install` asks for bytes and resumes (docs/rules.md rules 1-4, 7,
 // 8, 10, 16 and 17), against the misbehaving origin, through the CLI as a child process. Every
 // test checks what the origin received (headers byte for byte, how many Range headers, how many
 // body bytes it sent) and the bytes that end up at the final path.

@@ -119,7 +119,7 @@ export class ArtifactTransfer {
           return { file: partial.file, sha256, resumedFrom: partial.resumedFrom, bytesFetched: this.tally.bytesFetched, bytesBySource: this.bytesBySource };
         }
         // Bytes joined from an earlier run or without a validator may be the cause: discard them
-        // and try once from zero before calling the upstream file wrong (rule 3).
+        // and try once from zero before calling the upstream file wrong (docs/rules.md rule 3).
         if (!freshRetryUsed && (partial.resumedFrom > 0 || run.unvalidatedJoin)) {
           freshRetryUsed = true;
           await startOverFromZero(run, 'the SHA-256 of a resumed download did not match; downloading again from zero', true);

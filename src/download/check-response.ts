@@ -19,7 +19,7 @@ export type ResponsePlan =
   | { kind: 'whole'; length: number | undefined }
   /** 206 exactly as asked. */
   | { kind: 'range'; first: number; last: number }
-  /** 416: nothing left to send from that offset (RESUME-SEMANTICS rule 8). */
+  /** 416: nothing left to send from that offset (docs/rules.md rule 8). */
   | { kind: 'unsatisfiable' };
 
 export interface CheckContext {

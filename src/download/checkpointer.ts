@@ -12,7 +12,7 @@ export interface CheckpointSettings {
 /**
  * Makes written bytes durable and records them, in that order: fdatasync the partial file, then
  * write the resume record atomically, so the record never claims bytes a power cut could lose
- * (RESUME-SEMANTICS rule 21). One checkpoint runs at a time; a generation number lets a restart
+ * (docs/rules.md rule 21). One checkpoint runs at a time; a generation number lets a restart
  * or a discard tell a checkpoint already under way that its snapshot no longer counts.
  */
 export class Checkpointer {

@@ -61,7 +61,7 @@ export class PartialDownload {
         this.record = read.record;
         this.segments = new SegmentTable(this.artifact.size, read.record.segments);
         this.spans = new SourceSpans(read.record.sources);
-        // A single stream's file is cut back to what the record vouches for (rule 21); segmented
+        // A single stream's file is cut back to what the record vouches for (docs/rules.md rule 21); segmented
         // files keep their holes, whose bytes are rewritten before anyone reads them.
         const only = read.record.segments.length === 1 ? read.record.segments[0] : undefined;
         if (only && fileSize > only.done) await this.truncate(only.done);

@@ -11,7 +11,7 @@ export const WRITE_BATCH_MS = 100;
 
 /**
  * Gathers a stream's chunks and writes them at explicit positions (never append mode: Linux
- * ignores the position there, RESUME-SEMANTICS rule 20), one write in flight at a time so that
+ * ignores the position there, docs/rules.md rule 20), one write in flight at a time so that
  * the network keeps reading while the disk writes, and the bytes of one stream land in order.
  */
 export class PositionalWriter {

@@ -9,7 +9,7 @@ import type { TransferRun } from './transfer-run.js';
 
 /**
  * Asks a location for the missing bytes of a segment and checks the answer. The lead request
- * of an attempt may turn a 200 into a fresh download from zero (rule 7) and a 416 into
+ * of an attempt may turn a 200 into a fresh download from zero (docs/rules.md rule 7) and a 416 into
  * "already complete" or a start over (rule 8); any other connection must get exactly its range.
  * `If-Range` goes only to the location the stored validators came from; elsewhere the range is
  * asked for plainly and the final SHA-256 decides whether the joined bytes are right (rule 3).

@@ -17,7 +17,7 @@ export interface OpenedSegment {
 
 /**
  * Streams a response body into its segment. Bytes are counted here, not trusted from headers:
- * a body that goes past what it promised is refused at the first extra byte (rule 10), a body
+ * a body that goes past what it promised is refused at the first extra byte (docs/rules.md rule 10), a body
  * that ends early is a transient failure whose bytes are kept.
  */
 export async function streamIntoSegment(run: TransferRun, opened: OpenedSegment, signal: AbortSignal): Promise<void> {

@@ -35,7 +35,7 @@ export interface TransferRun {
   readonly tally: TransferTally;
   /** Set when the current source cannot be trusted with ranges: every attempt is then a plain GET from zero. */
   rangesDisabled: boolean;
-  /** Set when bytes of this file were joined from responses without a shared strong validator (rule 3). */
+  /** Set when bytes of this file were joined from responses without a shared strong validator (docs/rules.md rule 3). */
   unvalidatedJoin: boolean;
 }
 

@@ -1,7 +1,7 @@
 /**
  * Authorization header values keyed by exact origin (`https://huggingface.co`). A header is sent
  * only to the origin it was configured for and never follows a redirect to another origin
- * (RESUME-SEMANTICS rule 12).
+ * (docs/rules.md rule 12).
  *
  * @example
  * ```ts

@@ -98,7 +98,7 @@ async function streamDigest(
   try {
     for await (const chunk of response.body as AsyncIterable<Buffer>) {
       size += chunk.length;
-      // Counted, not trusted (RESUME-SEMANTICS rule 10): a body longer than announced is refused.
+      // Counted, not trusted (docs/rules.md rule 10): a body longer than announced is refused.
       if (declared !== undefined && size > declared) {
         throw new InstallError('SIZE_MISMATCH', `The server sent more than the ${declared} bytes it announced`, {
           details: { ...where, expected: declared, found: size },

@@ -2,7 +2,7 @@
  * The size and SHA-256 of a Hugging Face file without downloading it. A `HEAD` on a resolve URL
  * (`/<owner>/<repo>/resolve/<revision>/<file>`) of a file stored with Git LFS is answered with a
  * redirect to the CDN carrying `X-Linked-Size` (the file's size) and `X-Linked-Etag` (the LFS
- * object id, which is the file's SHA-256) (RESUME-SEMANTICS rule 14).
+ * object id, which is the file's SHA-256) (docs/rules.md rule 14).
  *
  * Resolve URLs are recognized by the shape of their path on any host, not by the host name:
  * Hugging Face mirrors and self-hosted hubs use the same layout, and a server that does not send

@@ -24,7 +24,7 @@ export interface RetryDelayOptions {
 export const DEFAULT_MAX_RETRY_AFTER_MS = 60_000;
 
 /**
- * How long to wait before retry number `attempt` of a transient failure (rule 16).
+ * How long to wait before retry number `attempt` of a transient failure (docs/rules.md rule 16).
  *
  * Without `Retry-After`, this is exponential backoff with "equal jitter": the ceiling is
  * `min(maxMs, baseMs * 2^(attempt - 1))`, half of it is always waited and the other half is

@@ -3,7 +3,7 @@ import { parseRetryAfter } from './retry-delay.js';
 import { redactUrl } from './network-error.js';
 import type { ResponseHeaders } from './open-response.js';
 
-/** Statuses that say "try again later" (RESUME-SEMANTICS rule 16). */
+/** Statuses that say "try again later" (docs/rules.md rule 16). */
 const TRANSIENT_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Statuses a CDN gives for an expired signed URL: worth resolving the manifest URL again (rule 13). */
 const EXPIRED_TARGET_STATUSES = new Set([401, 403, 410]);

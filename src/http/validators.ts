@@ -71,7 +71,7 @@ export function strongEtagEquals(a: string | undefined, b: string | undefined): 
  *   same second. Dates that do not parse as HTTP-dates are never strong.
  *
  * With `undefined`, the caller either restarts or resumes without `If-Range` and relies on the
- * pinned SHA-256 (rule 3 of the resume semantics).
+ * pinned SHA-256 (docs/rules.md rule 3).
  *
  * @example
  * ```ts

@@ -19,7 +19,7 @@ export interface HttpLocationOptions {
   /** The source's name in events and summaries. */
   source: string;
   artifact: Artifact;
-  /** The URL to ask for the artifact; every attempt starts here again (RESUME-SEMANTICS rule 13). */
+  /** The URL to ask for the artifact; every attempt starts here again (docs/rules.md rule 13). */
   url: string;
   http: HttpContext;
   /** The source's own credentials, on top of `http.credentials`. */

@@ -22,7 +22,7 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Writes a small file so that a crash leaves either the old content or the new, never a torn
  * mix: temp file in the same dir, fsync, rename over the target, fsync the dir
- * (RESUME-SEMANTICS rule 21).
+ * (docs/rules.md rule 21).
  */
 export async function writeFileAtomic(file: string, content: string): Promise<void> {
   const dir = path.dirname(file);

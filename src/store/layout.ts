@@ -3,7 +3,7 @@ import path from 'node:path';
 /**
  * Where modelhaul keeps its own files inside an install dir. Everything lives under one private
  * folder, `.modelhaul/`, on the same file system as the installed files, so that promoting a
- * verified file is a `rename`, never a copy (RESUME-SEMANTICS rule 18).
+ * verified file is a `rename`, never a copy (docs/rules.md rule 18).
  *
  * ```
  * <dir>/.modelhaul/lock                    who is writing into this dir

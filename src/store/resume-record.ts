@@ -27,7 +27,7 @@ export interface SourceSpan {
 
 /**
  * What modelhaul remembers about a partial download between runs. It never claims more bytes than
- * have been fdatasync'ed (RESUME-SEMANTICS rule 21). It is tied to the content, not to a URL: a
+ * have been fdatasync'ed (docs/rules.md rule 21). It is tied to the content, not to a URL: a
  * record is used for an artifact with the same id, SHA-256 and size whatever URL or source the
  * bytes came from (the bytes of a digest are the same everywhere), and discarded otherwise.
  */

@@ -2,6 +2,8 @@ import { Option, type Command } from 'commander';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_CONNECTIONS,
+  DEFAULT_FOREIGN_LOCK_TIMEOUT_MS,
+  DEFAULT_LOCK_TIMEOUT_MS,
   DEFAULT_RETRIES,
   DEFAULT_RETRY_BASE_DELAY_MS,
   DEFAULT_RETRY_MAX_DELAY_MS,
@@ -50,7 +52,11 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
         .argParser(seconds)
         .default(DEFAULT_STALL_TIMEOUT_MS, String(DEFAULT_STALL_TIMEOUT_MS / 1000)),
     )
-    .option('--lock-timeout <seconds>', 'seconds to wait for another modelhaul installing into the same dir', seconds)
+    .option(
+      '--lock-timeout <seconds>',
+      `seconds to wait for another modelhaul installing into the same dir (default: ${DEFAULT_LOCK_TIMEOUT_MS / 1000}; ${DEFAULT_FOREIGN_LOCK_TIMEOUT_MS / 1000} when it runs on another host)`,
+      seconds,
+    )
     .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
     .option('--token <token>', 'access token sent as "Authorization: Bearer" to --token-origin only (default: $HF_TOKEN)')
     .option('--token-origin <origin>', 'the only origin the token is sent to', origin, HUGGING_FACE_ORIGIN)
