@@ -1,5 +1,4 @@
 import { setMaxListeners } from 'node:events';
-import { statfs } from 'node:fs/promises';
 import { prepareInstallDirs } from '../store/prepare-install-dirs.js';
 import { InstallError, isInstallError } from '../errors.js';
 import type { Artifact } from '../manifest/types.js';
@@ -9,7 +8,6 @@ import { installLayout, type InstallLayout } from '../store/layout.js';
 import { acquireInstallLock } from '../store/install-lock.js';
 import { fsError } from '../store/fs-error.js';
 import { checkParentFolders, promoteVerified } from '../store/promote.js';
-import { installRecordFor, writeInstallRecord } from '../store/install-record.js';
 import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
 import { Dispatchers } from '../http/dispatchers.js';
@@ -18,10 +16,8 @@ import { manifestUrlSource } from '../sources/manifest-url-source.js';
 import type { ArtifactSource, SourceLocation } from '../sources/source.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
-import { durablePartialBytes, inspectArtifact } from '../store/artifact-state.js';
-import { lstatInstalledFile } from '../store/no-follow.js';
-import { isSameFile, fileIdentity } from '../store/file-identity.js';
-import { hashFile } from '../hash/hash-file.js';
+import { durablePartialBytes } from '../store/artifact-state.js';
+import { adoptExisting, planInstall, spaceShortage } from './install-plan.js';
 import { runPool } from '../task-pool.js';
 import { EventChannel } from '../event-channel.js';
 import {
@@ -318,77 +314,6 @@ export function installBundleIter(manifest: unknown, options: InstallOptions): A
     (error: unknown) => channel.fail(error),
   ).finally(() => outer?.removeEventListener('abort', forward));
   return channel.iterate(() => controller.abort(new Error('The event iterator was closed')));
-}
-
-async function planInstall(layout: InstallLayout, artifacts: readonly Artifact[]): Promise<PlannedArtifact[]> {
-  return Promise.all(
-    artifacts.map(async (artifact): Promise<PlannedArtifact> => {
-      const base = { id: artifact.id, label: artifact.label, kind: artifact.kind, size: artifact.size, path: artifact.path };
-      const state = await inspectArtifact(layout, artifact);
-      switch (state.state) {
-        case 'installed':
-          return { ...base, action: 'already-installed', bytesOnDisk: artifact.size };
-        case 'changed':
-          return { ...base, action: state.sameSize ? 'check-existing' : 'fetch', bytesOnDisk: 0 };
-        case 'partial':
-          return { ...base, action: 'resume', bytesOnDisk: state.bytes };
-        case 'missing':
-          return { ...base, action: 'fetch', bytesOnDisk: 0 };
-      }
-    }),
-  );
-}
-
-/**
- * Compares free space with the bytes still to download (rule 27), before any download starts, so
- * that a full disk is reported with the number of bytes to free instead of after an hour.
- */
-async function spaceShortage(layout: InstallLayout, planned: readonly PlannedArtifact[]): Promise<InstallError | undefined> {
-  const needed = planned.reduce((sum, p) => sum + p.size - p.bytesOnDisk, 0);
-  if (needed === 0) return undefined;
-  let available: number;
-  try {
-    const stats = await statfs(layout.stagingDir);
-    available = Number(stats.bavail) * Number(stats.bsize);
-  } catch {
-    return undefined; // statfs is not available everywhere; a full disk is still caught on write.
-  }
-  if (available >= needed) return undefined;
-  return new InstallError(
-    'DISK_FULL',
-    `Not enough free space in ${layout.dir}: ${needed} bytes needed, ${available} available; free ${needed - available} bytes`,
-    { details: { bytesNeeded: needed, bytesAvailable: available, bytesToFree: needed - available, path: layout.dir } },
-  );
-}
-
-/**
- * A file is already at an artifact's path but modelhaul has no record of verifying it (an earlier
- * run crashed right after promoting it, or someone copied it there): hash it, and if it is the
- * right file, record it instead of downloading it again.
- */
-async function adoptExisting(
-  layout: InstallLayout,
-  artifact: Artifact,
-  signal: AbortSignal,
-  emit: (event: InstallEvent) => void,
-): Promise<boolean> {
-  emit({ event: 'verifying', id: artifact.id, bytes: 0, total: artifact.size });
-  // Only a regular file reached without links is adopted (docs/rules.md rule 29).
-  const before = await lstatInstalledFile(layout.dir, artifact.path);
-  if (!before) return false;
-  let sha256: string;
-  try {
-    ({ sha256 } = await hashFile(before.file, { signal }));
-  } catch {
-    return false;
-  }
-  const after = await lstatInstalledFile(layout.dir, artifact.path);
-  // The file hashed must be the file recorded: one that changed while it was read is not adopted.
-  if (sha256 !== artifact.sha256 || !after || !isSameFile(fileIdentity(before.stats), after.stats)) return false;
-  await writeInstallRecord(layout.installRecordPath(artifact.id), installRecordFor(artifact, sha256, after.stats));
-  await removeStagingOf(layout, artifact.id);
-  emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'verified-existing' });
-  return true;
 }
 
 function transferSettings(options: InstallOptions): TransferSettings {
