@@ -81,7 +81,7 @@ test('the download modal in a real browser', async (t) => {
         assert.equal(((await alert.textContent()) ?? '').trim(), '', `${phase}: an alert with nothing wrong`);
       }
       assert.deepEqual(await axeViolations(page), [], `${phase}: axe`);
-      if (SCREENSHOTS && SCREENSHOT_PHASES.includes(phase)) await screenshot(page, phase);
+      if (SCREENSHOTS && SCREENSHOT_PHASES.includes(phase)) await screenshot(page, phase === 'missing' ? 'ready-to-download' : phase);
     }
     assert.deepEqual(await inPage(page, 'violations'), [], 'CSP violations');
   });
