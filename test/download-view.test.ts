@@ -76,6 +76,10 @@ test('retry-wait counts down to the next attempt and shows the hint calmly, not 
   assert.equal(view(snapshot, undefined, undefined, NOW + 12_000).countdown, 'Trying again now.');
   assert.equal(shown.failure, null);
   assert.equal(shown.notice?.code, 'Error code NETWORK');
+  // The lifecycle marks the files the failed attempt was moving as failed; while a retry is coming
+  // a person is told what is kept, not "Failed".
+  const marked = { ...snapshot, artifacts: snapshot.artifacts.map((artifact) => (artifact.state === 'partial' ? { ...artifact, state: 'failed' as const } : artifact)) };
+  assert.deepEqual(view(marked).artifacts.map((item) => item.value), ['Installed', '0.8 of 2.9 GB kept', '40 of 100 MB kept']);
 });
 
 test('failures show the hint first and the code apart; DISK_FULL says how much to free', () => {

@@ -135,7 +135,7 @@ export function downloadView({ snapshot, strings, formats, now }: ViewInput): Do
   if (phase === 'missing' || phase === 'ready') view.capabilities = capabilitiesOf(snapshot, strings, formats);
   if (phase === 'missing') view.space = spaceOf(snapshot, strings, formats);
   if (ACTIVE.has(phase) || phase === 'checking') view.progress = progressOf(snapshot, strings, formats);
-  if (ACTIVE.has(phase)) view.artifacts = snapshot.artifacts.map((artifact) => artifactOf(artifact, strings, formats));
+  if (ACTIVE.has(phase)) view.artifacts = snapshot.artifacts.map((artifact) => artifactOf(artifact, phase, strings, formats));
   if (phase === 'retry-wait') {
     view.countdown = countdownOf(snapshot, strings, formats, now);
     if (snapshot.error) view.notice = failureOf(snapshot.error.code, snapshot.error.hint, snapshot.error.message, strings);
@@ -289,7 +289,7 @@ function progressOf(snapshot: LifecycleSnapshot, strings: DownloadStrings, forma
   };
 }
 
-function artifactOf(artifact: ArtifactSnapshot, strings: DownloadStrings, formats: Formats): ItemView {
+function artifactOf(artifact: ArtifactSnapshot, phase: LifecyclePhase, strings: DownloadStrings, formats: Formats): ItemView {
   const fraction = artifact.total > 0 ? Math.min(artifact.bytes, artifact.total) / artifact.total : 1;
   const base = { key: artifact.id, name: artifact.label, percent: Math.floor(fraction * 100), done: false };
   switch (artifact.state) {
@@ -308,7 +308,12 @@ function artifactOf(artifact: ArtifactSnapshot, strings: DownloadStrings, format
     case 'installed':
       return { ...base, value: strings.artifactInstalled, percent: 100, done: true };
     case 'failed':
-      return { ...base, value: strings.artifactFailed };
+      // While the bundle waits to retry (or is paused, or offline) a file's failure is not final:
+      // what a person needs to know is that its bytes are kept.
+      if (phase === 'failed') return { ...base, value: strings.artifactFailed };
+      return artifact.bytes > 0
+        ? { ...base, value: formats.progress(strings.artifactPartial, artifact.bytes, artifact.total) }
+        : { ...base, value: strings.artifactQueued };
   }
 }
 
