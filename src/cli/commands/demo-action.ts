@@ -14,6 +14,7 @@ import { DEFAULT_BUNDLE } from '../options.js';
 import { resolveDir } from '../target.js';
 import { lineRenderer } from '../render/line-renderer.js';
 import { wrapText } from '../render/wrap.js';
+import { bypassProxiesForLoopback } from '../demo/loopback-proxy.js';
 import type { DemoCommandOptions } from './demo.js';
 
 export async function runDemo(options: DemoCommandOptions, context: CliContext): Promise<number> {
@@ -101,21 +102,4 @@ export async function runDemo(options: DemoCommandOptions, context: CliContext):
   context.out(`  ${paint('bold', 'modelhaul verify')}      re-hash the installed files\n`);
   context.out(`  ${paint('bold', 'modelhaul --help')}      every command, with examples\n`);
   return exitCode;
-}
-
-/**
- * The demo's server is on 127.0.0.1 in this very process: a proxy named by HTTP_PROXY could not
- * reach it, so loopback is added to NO_PROXY for the length of the tour (the engine reads the
- * proxy variables at each request). Returns a function that puts the variables back.
- */
-function bypassProxiesForLoopback(env: NodeJS.ProcessEnv = process.env): () => void {
-  const keys = ['no_proxy', 'NO_PROXY'] as const;
-  const saved = keys.map((key) => [key, env[key]] as const);
-  for (const key of keys) env[key] = [env[key], '127.0.0.1'].filter((value) => value !== undefined && value !== '').join(',');
-  return () => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete env[key];
-      else env[key] = value;
-    }
-  };
 }
