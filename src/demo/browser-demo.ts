@@ -4,7 +4,8 @@ import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Serv
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LifecycleSnapshot } from '../lifecycle/snapshot.js';
+import { createModelLifecycle } from '../lifecycle/create-lifecycle.js';
+import type { ModelLifecycle } from '../lifecycle/options.js';
 import type { Manifest } from '../manifest/types.js';
 import { DEMO_PAGE_CSP, DEMO_PAGE_CSS, DEMO_PAGE_ICON, demoPageHtml } from './browser-demo-page.js';
 import { demoBundle, type DemoBundle } from './demo-bundle.js';
@@ -23,17 +24,8 @@ import { startDemoOrigin, type DemoOrigin } from './demo-origin.js';
  * with the token).
  */
 
-/** The part of a model lifecycle the demo drives: `createModelLifecycle`'s methods. */
-export interface DrivenLifecycle {
-  start(): void;
-  pause(): void;
-  resume(): void;
-  cancel(): void;
-  retry(): void;
-  getSnapshot(): LifecycleSnapshot;
-  subscribe(listener: (snapshot: LifecycleSnapshot) => void): () => void;
-  dispose(): Promise<void>;
-}
+/** The part of a model lifecycle the demo drives. */
+export type DrivenLifecycle = Pick<ModelLifecycle, 'start' | 'pause' | 'resume' | 'cancel' | 'retry' | 'getSnapshot' | 'subscribe' | 'dispose'>;
 
 /** What the demo hands its lifecycle factory: the bundle, where to install it, and the network switch. */
 export interface DemoLifecycleInputs {
@@ -48,7 +40,8 @@ export interface BrowserDemoOptions {
   port?: number;
   /** An empty folder the demo installs into; the caller removes it. */
   workDir: string;
-  createLifecycle: (inputs: DemoLifecycleInputs) => DrivenLifecycle;
+  /** Makes the lifecycle the page drives. Default {@link createDemoLifecycle}. */
+  createLifecycle?: (inputs: DemoLifecycleInputs) => DrivenLifecycle;
   /** The demo origin's rate. Default {@link BROWSER_DEMO_BYTES_PER_SECOND}. */
   bytesPerSecond?: number;
   /** The built `modelhaul/ui` folder. Default: resolved from this package's exports. */
@@ -73,6 +66,17 @@ export interface DemoFaultState {
 
 /** About 7 MB/s: the ~200 MB bundle takes about half a minute, long enough to try a fault or two. */
 export const BROWSER_DEMO_BYTES_PER_SECOND = 7_000_000;
+/**
+ * Quicker than an app's defaults: a stall is noticed after 5 s (not 30) and a retry comes after
+ * 6 s, so a person trying the fault switches sees stall, countdown and recovery within a minute.
+ */
+const DEMO_STALL_TIMEOUT_MS = 5_000;
+const DEMO_RETRY_DELAY_MS = 6_000;
+
+/** The real lifecycle, with the demo's quicker stall timeout and retry delay. */
+export function createDemoLifecycle(inputs: DemoLifecycleInputs): DrivenLifecycle {
+  return createModelLifecycle({ ...inputs, stallTimeoutMs: DEMO_STALL_TIMEOUT_MS, retryDelay: () => DEMO_RETRY_DELAY_MS });
+}
 
 const ACTIONS = new Set(['start', 'pause', 'resume', 'cancel', 'retry']);
 const FAULTS = new Set(['cut', 'stall', 'offline', 'damaged']);
@@ -104,7 +108,7 @@ async function serve(options: BrowserDemoOptions, origin: DemoOrigin, bundle: De
     for (const client of clients) client.write(message);
   };
   const startLifecycle = (): void => {
-    lifecycle = options.createLifecycle({
+    lifecycle = (options.createLifecycle ?? createDemoLifecycle)({
       manifest: bundle.manifest,
       dir,
       isOnline: () => !faults.offline,
