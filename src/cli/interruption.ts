@@ -25,6 +25,11 @@ export interface Interruption {
   readonly exitCode: number | undefined;
   /** Runs `cleanup` (clearing a live display, say) before a second signal ends the process. */
   onHardExit(cleanup: () => void): () => void;
+  /**
+   * For a command that runs until it is stopped (`demo --browser`, a server): the first signal is
+   * its normal end, not an interruption, and the command's own exit code stands.
+   */
+  endsOnSignal(): void;
 }
 
 /** The exit code of a command stopped by `signal` (128 + its number, as shells report it). */
@@ -40,6 +45,7 @@ export function listenForInterruption(write: (text: string) => void): Interrupti
   const controller = new AbortController();
   const cleanups = new Set<() => void>();
   let received: NodeJS.Signals | undefined;
+  let endsOnSignal = false;
   const handler = (signal: NodeJS.Signals): void => {
     if (received !== undefined) {
       for (const cleanup of cleanups) {
@@ -53,7 +59,7 @@ export function listenForInterruption(write: (text: string) => void): Interrupti
       process.exit(interruptedExitCode(signal));
     }
     received = signal;
-    process.exitCode = interruptedExitCode(signal);
+    if (!endsOnSignal) process.exitCode = interruptedExitCode(signal);
     controller.abort(new Error(`Interrupted by ${signal}`));
   };
   process.on('SIGINT', handler);
@@ -64,11 +70,14 @@ export function listenForInterruption(write: (text: string) => void): Interrupti
       return received;
     },
     get exitCode() {
-      return received === undefined ? undefined : interruptedExitCode(received);
+      return received === undefined || endsOnSignal ? undefined : interruptedExitCode(received);
     },
     onHardExit(cleanup) {
       cleanups.add(cleanup);
       return () => cleanups.delete(cleanup);
+    },
+    endsOnSignal() {
+      endsOnSignal = true;
     },
   };
 }
