@@ -13,7 +13,7 @@ import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js'
 import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
 import { Dispatchers } from '../http/dispatchers.js';
 import type { HttpContext } from '../sources/http-location.js';
-import { manifestUrlSource } from '../sources/manifest-url-source.js';
+import { installSources, resolveMirrors } from '../sources/source-list.js';
 import type { ArtifactSource, SourceLocation } from '../sources/source.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
@@ -52,6 +52,13 @@ export interface InstallOptions {
   stallTimeoutMs?: number;
   /** Allow plain http to hosts other than loopback. Default false. */
   allowHttp?: boolean;
+  /**
+   * Sources to try before the manifest's own mirrors and each artifact's URL, in order:
+   * `https://host/prefix` fetches an artifact from `<prefix>/<artifact.path>` (any web server
+   * holding a copy of an install dir). A failing mirror hands over to the next source, keeping
+   * the bytes it delivered; a bad one is refused with `SOURCE_INVALID` before anything starts.
+   */
+  mirrors?: readonly string[];
   /** Authorization header values by exact origin, e.g. `{ 'https://huggingface.co': 'Bearer hf_...' }`. */
   credentials?: Credentials;
   /**
@@ -101,6 +108,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const started = performance.now();
   const emit = (event: InstallEvent): void => options.onEvent?.(event);
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
+  const mirrors = resolveMirrors(options.mirrors ?? [], validated, options.allowHttp ?? false);
   const signal = options.signal ?? new AbortController().signal;
   const layout = installLayout(options.dir);
   if (signal.aborted) throw abortedError(signal);
@@ -156,7 +164,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
         allowHttp: options.allowHttp ?? false,
         userAgent: `modelhaul/${MODELHAUL_VERSION}`,
       };
-      const sources: ArtifactSource[] = [manifestUrlSource(http)];
+      const sources: ArtifactSource[] = installSources(mirrors, http);
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,

@@ -9,6 +9,7 @@ import { resolveTarget } from '../target.js';
 import { jsonRenderer, type InstallRenderer } from '../render/install-renderer.js';
 import { lineRenderer } from '../render/line-renderer.js';
 import type { InstallCommandOptions } from './install.js';
+import { splitSourceList } from '../../manifest/source-spec.js';
 
 export async function runInstall(options: InstallCommandOptions, context: CliContext): Promise<number> {
   const json = options.json === true;
@@ -36,6 +37,7 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
       stallTimeoutMs: options.stallTimeout,
       allowHttp: options.allowHttp === true,
       credentials: credentialsFrom(options, context.env),
+      mirrors: options.mirror.length > 0 ? options.mirror : splitSourceList(context.env.MODELHAUL_MIRRORS),
       ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
       ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
       ...(options.checkpointInterval !== undefined ? { checkpointIntervalMs: options.checkpointInterval } : {}),

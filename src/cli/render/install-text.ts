@@ -140,6 +140,16 @@ function fit(text: string, width: number): string {
 }
 
 /**
+ * Where the bytes came from, when more than one source gave some (a mirror and the manifest's
+ * URL, this machine and a mirror). With one source the per-artifact lines already name it.
+ */
+function bySourceText(bytesBySource: Record<string, number>): string {
+  const entries = Object.entries(bytesBySource).filter(([, bytes]) => bytes > 0);
+  if (entries.length < 2) return '';
+  return `: ${entries.map(([source, bytes]) => `${formatBytes(bytes)} from ${source}`).join(', ')}`;
+}
+
+/**
  * The closing lines: what was fetched, what was reused, how long it took; after a cancellation
  * what is kept; and for each failure its code, its hint and what is kept for the next run.
  */
@@ -158,7 +168,7 @@ export function summaryLines(model: InstallModel, paint: Painter): string[] {
   const time = `in ${formatDuration(done.elapsedMs)}`;
 
   if (done.ok) {
-    let traffic = `${formatBytes(done.bytesFetched)} downloaded`;
+    let traffic = `${formatBytes(done.bytesFetched)} downloaded${bySourceText(done.bytesBySource)}`;
     if (done.bytesReused > 0) traffic += `, ${formatBytes(done.bytesReused)} reused from earlier partial downloads`;
     return [`${paint('green', '✓ Done')}: ${parts.join(', ')} (${traffic}) ${time}`];
   }
