@@ -46,3 +46,16 @@ export { addArtifactToManifest, type AddArtifactOptions, type AddArtifactResult 
 export { digestUrl, type DigestUrlOptions, type UrlDigest, type DigestSource } from './http/digest-url.js';
 export { deriveArtifactNaming, guessKind, type ArtifactNaming } from './manifest/derive-artifact.js';
 export { isResolveUrl, parseLinkedMetadata, type LinkedMetadata } from './http/linked-metadata.js';
+export { createModelLifecycle } from './lifecycle/create-lifecycle.js';
+export type { LifecycleOptions, ModelLifecycle, PowerEvent, WhenReadyOptions } from './lifecycle/options.js';
+export type { LifecycleClock } from './lifecycle/clock.js';
+export { defaultShouldRetry, defaultRetryDelay, DEFAULT_MAX_ATTEMPTS, type ShouldRetry, type RetryDelay } from './lifecycle/retry-policy.js';
+export type {
+  LifecycleSnapshot,
+  LifecyclePhase,
+  ArtifactPhase,
+  ArtifactSnapshot,
+  CapabilitySnapshot,
+  LifecycleError,
+  LifecycleBlock,
+} from './lifecycle/snapshot.js';
