@@ -44,12 +44,11 @@ export interface ManifestArtifact {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
-/**
- * What every CLI a test starts runs with, unless the test says otherwise: no machine index, so an
- * install is never served by a file another test installed (the CLI's default index is shared by
- * every install of the user). Tests of the machine index give one of their own.
- */
-export const TEST_ENV: NodeJS.ProcessEnv = { MODELHAUL_MACHINE_INDEX: 'off' };
+// Every CLI a test starts (through this module or with process.env, as the strace and terminal
+// helpers do) runs without a machine index unless the test gives one: the CLI's default index is
+// shared by every install of the user, so an install could be served by a file another test
+// installed, and the tests would write into the user's data folder.
+process.env.MODELHAUL_MACHINE_INDEX ??= 'off';
 
 /** What has been read from a child so far; kept from spawn on so that no line can be missed. */
 class Transcript extends EventEmitter<{ event: [CliEvent] }> {
@@ -116,7 +115,7 @@ export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess
     cwd: options.cwd,
     ...(options.uid !== undefined ? { uid: options.uid } : {}),
     ...(options.gid !== undefined ? { gid: options.gid } : {}),
-    env: { ...process.env, ...TEST_ENV, ...options.env },
+    env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   transcripts.set(child, new Transcript(child));

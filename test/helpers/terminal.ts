@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI_PATH, TEST_ENV } from './cli.js';
+import { CLI_PATH } from './cli.js';
 
 export interface TerminalRun {
   code: number | null;
@@ -34,7 +34,7 @@ export async function runInTerminal(args: string[], env: NodeJS.ProcessEnv, colu
     const timingFile = join(dir, 'timing');
     const command = [`stty cols ${columns} rows 40 2>/dev/null;`, 'exec', ...[process.execPath, CLI_PATH, ...args].map(shellQuote)].join(' ');
     const child = spawn('script', ['-q', '-e', '-f', '-T', timingFile, '-O', outFile, '-c', command], {
-      env: { ...process.env, ...TEST_ENV, ...env },
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
