@@ -44,6 +44,12 @@ export interface ManifestArtifact {
 
 const DEFAULT_TIMEOUT_MS = 60_000;
 
+// Every CLI a test starts (through this module or with process.env, as the strace and terminal
+// helpers do) runs without a machine index unless the test gives one: the CLI's default index is
+// shared by every install of the user, so an install could be served by a file another test
+// installed, and the tests would write into the user's data folder.
+process.env.MODELHAUL_MACHINE_INDEX ??= 'off';
+
 /** What has been read from a child so far; kept from spawn on so that no line can be missed. */
 class Transcript extends EventEmitter<{ event: [CliEvent] }> {
   stdout = '';
