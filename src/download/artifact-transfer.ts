@@ -119,7 +119,8 @@ export class ArtifactTransfer {
   private lastCheckpointAt = 0;
   private lastCheckpointBytes = 0;
   private backgroundFailure: Error | undefined;
-  private fsyncFailed = false;
+  /** The failed fdatasync, once one failed: from then on nothing is synced or recorded (rule 21). */
+  private fsyncFailure: InstallError | undefined;
 
   constructor(private readonly context: TransferContext) {
     this.artifact = context.artifact;
@@ -549,6 +550,10 @@ export class ArtifactTransfer {
    * If the fdatasync fails the attempt ends: a second fsync could falsely report success.
    */
   private checkpoint(): Promise<void> {
+    // Every caller goes through here, including a write that completes after the failure and
+    // before its stream has seen it: such a write once started a second fdatasync that succeeded,
+    // and the record it wrote claimed bytes the failed one had left unsynced.
+    if (this.fsyncFailure) return Promise.reject(this.fsyncFailure);
     if (this.checkpointing) return this.checkpointing.then(() => this.checkpoint());
     const generation = this.checkpointGeneration;
     const snapshot = this.segments.writtenSnapshot();
@@ -559,8 +564,8 @@ export class ArtifactTransfer {
       try {
         await this.file.datasync();
       } catch (error) {
-        this.fsyncFailed = true;
-        throw fsError(error, 'make the partial download durable (fdatasync)', this.partialPath, this.artifact.id);
+        this.fsyncFailure = fsError(error, 'make the partial download durable (fdatasync)', this.partialPath, this.artifact.id);
+        throw this.fsyncFailure;
       }
       if (generation !== this.checkpointGeneration) return;
       this.record.segments = snapshot;
@@ -590,9 +595,9 @@ export class ArtifactTransfer {
     }
     await this.checkpointing?.catch(() => undefined);
     this.backgroundFailure = undefined;
-    // After a failed fdatasync nothing more is synced by this process: a second fsync may report
-    // success for pages the kernel already dropped (rule 21).
-    if (!this.fsyncFailed) await this.checkpoint().catch(() => undefined);
+    // After a failed fdatasync this refuses: nothing more is synced by this process, as a second
+    // fsync may report success for pages the kernel already dropped (rule 21).
+    await this.checkpoint().catch(() => undefined);
   }
 
   /**
