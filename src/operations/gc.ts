@@ -1,19 +1,19 @@
 import { readdir, unlink } from 'node:fs/promises';
 import type { BigIntStats, Dirent } from 'node:fs';
 import path from 'node:path';
-import { parseManifest } from './manifest/parse.js';
-import { pathCollisionKey } from './manifest/path-safety.js';
-import { ARTIFACT_ID_PATTERN } from './manifest/schema.js';
-import type { Artifact, Manifest } from './manifest/types.js';
-import { installLayout, PARTIAL_SUFFIX, RESUME_RECORD_SUFFIX, type InstallLayout } from './store/layout.js';
-import { acquireInstallLock } from './store/install-lock.js';
-import { readInstallRecord, recordMatchesFile } from './store/install-record.js';
-import { readResumeRecord, recordMatchesArtifact } from './store/resume-record.js';
-import { fsyncDir } from './store/durable-fs.js';
-import { fsError, hasErrorCode } from './store/fs-error.js';
-import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from './store/installed-file.js';
-import { abortedError } from './http/network-error.js';
-import { inspectArtifact } from './artifact-state.js';
+import { parseManifest } from '../manifest/parse.js';
+import { pathCollisionKey } from '../manifest/path-safety.js';
+import { ARTIFACT_ID_PATTERN } from '../manifest/schema.js';
+import type { Artifact, Manifest } from '../manifest/types.js';
+import { installLayout, PARTIAL_SUFFIX, RESUME_RECORD_SUFFIX, type InstallLayout } from '../store/layout.js';
+import { acquireInstallLock } from '../store/install-lock.js';
+import { readInstallRecord, recordMatchesFile } from '../store/install-record.js';
+import { readResumeRecord, recordMatchesArtifact } from '../store/resume-record.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import { fsError, hasErrorCode } from '../store/fs-error.js';
+import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from '../store/installed-file.js';
+import { abortedError } from '../errors.js';
+import { inspectArtifact } from '../store/artifact-state.js';
 
 /** What kind of file a garbage item is. */
 export type GarbageKind = 'partial' | 'resume-record' | 'install-record' | 'installed-file' | 'temp-file';
@@ -69,7 +69,7 @@ const TEMP_FILE = /^\..+\.tmp$/;
  * Lists, without changing anything, what `dir` holds that `manifest` does not need:
  *
  * - partial downloads and resume records of artifacts that are not in the manifest, that are
- *   installed already, or whose record is corrupt, missing or made for another url/size/SHA-256;
+ *   installed already, or whose record is corrupt, missing or made for another size or SHA-256;
  * - temp files left by an interrupted atomic write (`.*.tmp` in modelhaul's folders);
  * - install records of artifacts the manifest no longer lists (or lists at another path), corrupt
  *   install records, and the files those records name, but only when the file is still exactly
@@ -115,7 +115,7 @@ export async function collectGarbage(manifest: unknown, dir: string, options: Co
     const plan = await planGarbage(validated, layout, options);
     let bytesFreed = 0;
     for (const item of plan.items) {
-      if (options.signal?.aborted) throw abortedError(options.signal);
+      if (options.signal?.aborted) throw abortedError(options.signal, 'The clean-up was cancelled');
       try {
         await unlink(item.file);
       } catch (error) {
@@ -214,7 +214,7 @@ async function stagingVerdict(
   const read = await readResumeRecord(layout.resumeRecordPath(id));
   if (read.state === 'absent') return 'no resume record: the next install would start this file from zero';
   if (read.state === 'corrupt') return `corrupt resume record (${read.reason})`;
-  if (!recordMatchesArtifact(read.record, artifact)) return 'made for another version of the artifact (url, size or SHA-256 changed)';
+  if (!recordMatchesArtifact(read.record, artifact)) return 'made for another version of the artifact (size or SHA-256 changed)';
   if (!partial) return 'resume record without its partial file';
   if (!partial.isFile()) return 'the partial download is not a regular file';
   // The engine's own rule: a record that claims bytes beyond the end of the file is not trusted.
