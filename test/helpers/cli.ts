@@ -21,6 +21,11 @@ export interface CliOptions {
   /** Run the child as this user and group (needs root): file modes bind it as they bind a user. */
   uid?: number;
   gid?: number;
+  /**
+   * Run the CLI under this command, e.g. `strace` and its options: it must run its trailing
+   * arguments as a child and exit with that child's status.
+   */
+  wrapper?: readonly string[];
 }
 
 export interface CliResult {
@@ -111,7 +116,8 @@ function transcriptOf(child: ChildProcess): Transcript {
 
 /** Starts `node dist/cli/main.js ...args`; read it with waitForEvent() and waitForExit(). */
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, CLI_PATH, ...args] as [string, ...string[]];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd,
     ...(options.uid !== undefined ? { uid: options.uid } : {}),
     ...(options.gid !== undefined ? { gid: options.gid } : {}),
