@@ -23,6 +23,13 @@ export const ERROR_CODES = {
     retried: 'no (exit 2)',
     hint: 'Use an https:// URL, or pass --allow-http if the network path is trusted.',
   },
+  SOURCE_INVALID: {
+    meaning:
+      "A mirror (`--mirror`, `MODELHAUL_MIRRORS`, the manifest's `mirrors`, the `mirrors` option) is not a source this modelhaul can use: not https (http only to loopback or with `--allow-http`), credentials or a query in the URL, a malformed `oci://` reference, or a kind of source not supported yet.",
+    retryable: false,
+    retried: 'no (exit 2)',
+    hint: 'Write a mirror as https://HOST/PREFIX (a web server holding a copy of an install dir; each artifact is fetched from PREFIX/<its path>).',
+  },
   UNSAFE_PATH: {
     meaning: 'An install path goes through a symbolic link; found before any byte is downloaded.',
     retryable: false,

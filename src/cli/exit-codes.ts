@@ -15,7 +15,7 @@ export const EXIT = {
 } as const;
 
 /**
- * Error codes that mean "the input was wrong" (a manifest, or a file or id named on the command
- * line that is not there), reported with exit code 2: nothing was done.
+ * Error codes that mean "the input was wrong" (a manifest, a mirror, or a file or id named on the
+ * command line that is not there), reported with exit code 2: nothing was done.
  */
-export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['MANIFEST_INVALID', 'MANIFEST_VERSION', 'INSECURE_URL', 'NOT_FOUND']);
+export const USAGE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['MANIFEST_INVALID', 'MANIFEST_VERSION', 'INSECURE_URL', 'SOURCE_INVALID', 'NOT_FOUND']);

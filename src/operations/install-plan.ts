@@ -1,22 +1,14 @@
 import { statfs } from 'node:fs/promises';
 import { InstallError } from '../errors.js';
+import type { PlannedArtifact } from '../events.js';
 import type { Artifact } from '../manifest/types.js';
-import type { InstallEvent, PlannedArtifact } from '../events.js';
-import type { InstallLayout } from '../store/layout.js';
-import { installRecordFor, writeInstallRecord } from '../store/install-record.js';
-import { removeStagingOf } from '../store/leftovers.js';
 import { inspectArtifact } from '../store/artifact-state.js';
-import { lstatInstalledFile } from '../store/no-follow.js';
-import { fileIdentity, isSameFile } from '../store/file-identity.js';
-import { hashFile } from '../hash/hash-file.js';
+import type { InstallLayout } from '../store/layout.js';
 
 /**
- * What an install decides from the disk before any byte is fetched: what to do with each artifact
- * (the plan), whether the bytes still to fetch fit (the free-space check), and whether a file found
- * at an artifact's path is the right one and can be adopted without a download.
+ * What an install will do with each artifact, decided from the disk before any network traffic:
+ * nothing for what is installed, check a file found in place, resume a partial, or fetch.
  */
-
-/** The plan of an install: for each artifact, from metadata only, what the run will do with it. */
 export async function planInstall(layout: InstallLayout, artifacts: readonly Artifact[]): Promise<PlannedArtifact[]> {
   return Promise.all(
     artifacts.map(async (artifact): Promise<PlannedArtifact> => {
@@ -58,32 +50,3 @@ export async function spaceShortage(layout: InstallLayout, planned: readonly Pla
   );
 }
 
-/**
- * A file is already at an artifact's path but modelhaul has no record of verifying it (an earlier
- * run crashed right after promoting it, or someone copied it there): hash it, and if it is the
- * right file, record it instead of downloading it again.
- */
-export async function adoptExisting(
-  layout: InstallLayout,
-  artifact: Artifact,
-  signal: AbortSignal,
-  emit: (event: InstallEvent) => void,
-): Promise<boolean> {
-  emit({ event: 'verifying', id: artifact.id, bytes: 0, total: artifact.size });
-  // Only a regular file reached without links is adopted (docs/rules.md rule 29).
-  const before = await lstatInstalledFile(layout.dir, artifact.path);
-  if (!before) return false;
-  let sha256: string;
-  try {
-    ({ sha256 } = await hashFile(before.file, { signal }));
-  } catch {
-    return false;
-  }
-  const after = await lstatInstalledFile(layout.dir, artifact.path);
-  // The file hashed must be the file recorded: one that changed while it was read is not adopted.
-  if (sha256 !== artifact.sha256 || !after || !isSameFile(fileIdentity(before.stats), after.stats)) return false;
-  await writeInstallRecord(layout.installRecordPath(artifact.id), installRecordFor(artifact, sha256, after.stats));
-  await removeStagingOf(layout, artifact.id);
-  emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'verified-existing' });
-  return true;
-}

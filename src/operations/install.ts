@@ -8,16 +8,19 @@ import { installLayout, type InstallLayout } from '../store/layout.js';
 import { acquireInstallLock } from '../store/install-lock.js';
 import { fsError } from '../store/fs-error.js';
 import { checkParentFolders, promoteVerified } from '../store/promote.js';
+import { durablePartialBytes } from '../store/artifact-state.js';
 import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
 import { Dispatchers } from '../http/dispatchers.js';
 import type { HttpContext } from '../sources/http-location.js';
-import { manifestUrlSource } from '../sources/manifest-url-source.js';
+import { installSources, resolveMirrors } from '../sources/source-list.js';
 import type { ArtifactSource, SourceLocation } from '../sources/source.js';
+import { MachineIndex } from '../sources/machine-index.js';
+import { MACHINE_SOURCE } from '../sources/source.js';
+import { planInstall, spaceShortage } from './install-plan.js';
+import { adoptExisting, installFromMachine } from './install-from-disk.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
-import { durablePartialBytes } from '../store/artifact-state.js';
-import { adoptExisting, planInstall, spaceShortage } from './install-plan.js';
 import { runPool } from '../task-pool.js';
 import { EventChannel } from '../event-channel.js';
 import {
@@ -61,6 +64,21 @@ export interface InstallOptions {
   stallTimeoutMs?: number;
   /** Allow plain http to hosts other than loopback. Default false. */
   allowHttp?: boolean;
+  /**
+   * Sources to try before the manifest's own mirrors and each artifact's URL, in order:
+   * `https://host/prefix` fetches an artifact from `<prefix>/<artifact.path>` (any web server
+   * holding a copy of an install dir). A failing mirror hands over to the next source, keeping
+   * the bytes it delivered; a bad one is refused with `SOURCE_INVALID` before anything starts.
+   */
+  mirrors?: readonly string[];
+  /**
+   * The folder of this machine's index of installed files (see {@link defaultMachineIndexDir}).
+   * With it, every verified file is recorded there when it is promoted, and an artifact whose
+   * SHA-256 is already installed elsewhere on the machine (another bundle, another dir) is copied
+   * (a reflink where the file system allows, never a hard link), hashed and promoted instead of
+   * downloaded. Without it (the default) the install looks at nothing outside `dir`.
+   */
+  machineIndex?: string;
   /** Authorization header values by exact origin, e.g. `{ 'https://huggingface.co': 'Bearer hf_...' }`. */
   credentials?: Credentials;
   /**
@@ -111,6 +129,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const started = performance.now();
   const emit = (event: InstallEvent): void => options.onEvent?.(event);
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
+  const mirrors = resolveMirrors(options.mirrors ?? [], validated, options.allowHttp ?? false);
   const layout = installLayout(options.dir);
   if (options.signal?.aborted) throw abortedError(options.signal);
   const { signal, unlink: unlinkSignal } = installSignal(options.signal);
@@ -133,6 +152,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
     throw error;
   }
   const dispatchers = new Dispatchers({ stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS });
+  const machine = options.machineIndex === undefined ? undefined : new MachineIndex(options.machineIndex);
   try {
     // Under the lock, so no other writer's temp file is taken for a crash's leftover.
     await removeInterruptedWrites(layout);
@@ -156,6 +176,8 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       const planned = plan[index]!;
       if (planned.action === 'already-installed') {
         await removeStagingOf(layout, artifact.id);
+        // Installed before the index knew of it (or by an older modelhaul): let it serve others.
+        await machine?.record(artifact.sha256, layout.finalPath(artifact.path));
         emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'already-installed' });
         results.set(artifact.id, result(artifact, 'already-installed', 0, 0, {}));
       } else {
@@ -177,7 +199,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
         allowHttp: options.allowHttp ?? false,
         userAgent: USER_AGENT,
       };
-      const sources: ArtifactSource[] = [manifestUrlSource(http)];
+      const sources: ArtifactSource[] = installSources(mirrors, http);
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,
@@ -191,6 +213,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
             return;
           }
           if (planned.action === 'check-existing' && (await adoptExisting(layout, artifact, signal, emit))) {
+            await machine?.record(artifact.sha256, layout.finalPath(artifact.path));
             results.set(artifact.id, result(artifact, 'already-installed', 0, 0, {}));
             return;
           }
@@ -199,8 +222,13 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
           const transfer = new ArtifactTransfer({ artifact, layout, locations: locate(sources, artifact), signal, settings, emit });
           const artifactStarted = performance.now();
           try {
+            if (machine && (await installFromMachine(machine, artifact, layout, signal, emit))) {
+              results.set(artifact.id, result(artifact, 'installed', 0, 0, { [MACHINE_SOURCE]: artifact.size }));
+              return;
+            }
             const verified = await transfer.run();
             await promoteVerified({ artifact, layout, file: verified.file, sha256: verified.sha256 });
+            await machine?.record(verified.sha256, layout.finalPath(artifact.path));
             emit({
               event: 'installed',
               id: artifact.id,

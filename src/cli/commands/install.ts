@@ -28,6 +28,7 @@ export interface InstallCommandOptions {
   allowHttp?: boolean;
   token?: string;
   tokenOrigin: string;
+  mirror: string[];
   checkpointBytes?: number;
   checkpointInterval?: number;
 }
@@ -57,6 +58,12 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
       `seconds to wait for another modelhaul installing into the same dir (default: ${DEFAULT_LOCK_TIMEOUT_MS / 1000}; ${DEFAULT_FOREIGN_LOCK_TIMEOUT_MS / 1000} when it runs on another host)`,
       seconds,
     )
+    .option(
+      '--mirror <source>',
+      'try this source first (repeatable, in order; default: $MODELHAUL_MIRRORS): https://HOST/PREFIX serves PREFIX/<artifact path>',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
     .option('--token <token>', 'access token sent as "Authorization: Bearer" to --token-origin only (default: $HF_TOKEN)')
     .option('--token-origin <origin>', 'the only origin the token is sent to', origin, HUGGING_FACE_ORIGIN)
@@ -71,6 +78,8 @@ Examples:
   $ modelhaul install --manifest models.json --dir ./models
   $ modelhaul install -m models.json -d ./models --json | jq -c 'select(.event != "progress")'
   $ HF_TOKEN=hf_... modelhaul install -m gated.json    # token goes to huggingface.co only
+  $ modelhaul install --mirror https://models.lan/voice # a web server holding a copy of an install dir;
+                                                       # what it lacks comes from the manifest URLs
 
 Exit codes: 0 all installed, 1 some failed (the rest are installed), 2 bad usage or manifest,
 130/143 interrupted by SIGINT/SIGTERM (downloads are kept; run the same command to resume).`,
