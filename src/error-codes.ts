@@ -89,6 +89,11 @@ export const ERROR_CODES = {
     retryable: true,
     hint: 'Run the same command again to resume; downloaded bytes are kept.',
   },
+  AUTH_REQUIRED: {
+    meaning: 'A registry needs credentials that modelhaul does not have, or refused the ones it has.',
+    retryable: false,
+    hint: 'Log in with `modelhaul login HOST` (or `docker login HOST`), then run the same command again.',
+  },
   NOT_FOUND: {
     meaning: 'An artifact id or file named on the command line does not exist.',
     retryable: false,

@@ -15,7 +15,7 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
   const errorOutput = { json, stdout: context.out, stderr: context.err, paint: context.paintErr };
   let target;
   try {
-    target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true }, context.env);
+    target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true, allowHttpRegistry: options.allowHttp === true }, context.env);
   } catch (error) {
     return reportError(error, errorOutput);
   }
@@ -35,7 +35,7 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
       retryBaseDelayMs: options.retryDelay,
       stallTimeoutMs: options.stallTimeout,
       allowHttp: options.allowHttp === true,
-      credentials: credentialsFrom(options, context.env),
+      credentials: { ...credentialsFrom(options, context.env), ...target.credentials },
       ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
       ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
       ...(options.checkpointInterval !== undefined ? { checkpointIntervalMs: options.checkpointInterval } : {}),
