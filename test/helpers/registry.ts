@@ -18,7 +18,7 @@ const HTPASSWD_BINARY = '/usr/bin/htpasswd';
 export type RegistryAuth =
   | { kind: 'none' }
   | { kind: 'htpasswd'; users: Record<string, string> }
-  | { kind: 'token'; users: Record<string, { password: string; actions?: string[] }> };
+  | { kind: 'token'; users: Record<string, { password: string; actions?: string[] }>; expiresIn?: number };
 
 export interface Registry {
   /** `127.0.0.1:PORT`, as in `oci://127.0.0.1:PORT/repo:tag`. */
@@ -62,7 +62,7 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
       const lines = Object.entries(auth.users).map(([user, password]) => execFileSync(HTPASSWD_BINARY, ['-nbB', '-C', '4', user, password], { encoding: 'utf8' }).trim());
       await writeFile(join(dir, 'htpasswd'), lines.join('\n') + '\n');
     }
-    if (auth.kind === 'token') tokenServer = await startTokenServer({ dir, users: auth.users });
+    if (auth.kind === 'token') tokenServer = await startTokenServer({ dir, users: auth.users, ...(auth.expiresIn !== undefined ? { expiresIn: auth.expiresIn } : {}) });
     for (let attempt = 1; ; attempt++) {
       port = await findFreePort();
       await writeFile(join(dir, 'config.yml'), registryConfig(dir, port, auth, tokenServer));

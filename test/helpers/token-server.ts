@@ -34,6 +34,11 @@ export interface TokenServer {
   readonly certificatePath: string;
   /** Every token request so far. */
   readonly requests: TokenRequestLog[];
+  /**
+   * While true, tokens are issued already expired (beyond the registry's minute of leeway) while
+   * the answer still says they last `expiresIn`: the registry refuses them as invalid_token.
+   */
+  issueExpired: boolean;
   stop(): Promise<void>;
 }
 
@@ -49,6 +54,7 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   const service = 'modelhaul-test-registry';
   const issuer = 'modelhaul-test-issuer';
   const requests: TokenRequestLog[] = [];
+  const state = { issueExpired: false };
 
   const server: Server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
@@ -66,7 +72,8 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
     });
     const now = Math.floor(Date.now() / 1000);
     const expiresIn = options.expiresIn ?? 300;
-    const claims = { iss: issuer, sub: user ?? '', aud: service, exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomUUID(), access };
+    const lifetime = state.issueExpired ? -180 : expiresIn;
+    const claims = { iss: issuer, sub: user ?? '', aud: service, exp: now + lifetime, nbf: now - 300, iat: now - 300, jti: randomUUID(), access };
     const token = jwt({ typ: 'JWT', alg: 'ES256', kid }, claims, privateKey);
     requests.push({ user, scopes, status: 200 });
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token, access_token: token, expires_in: expiresIn, issued_at: new Date().toISOString() }));
@@ -74,6 +81,12 @@ export async function startTokenServer(options: TokenServerOptions): Promise<Tok
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
+    get issueExpired() {
+      return state.issueExpired;
+    },
+    set issueExpired(value: boolean) {
+      state.issueExpired = value;
+    },
     realm: `http://127.0.0.1:${port}/token`,
     service,
     issuer,
