@@ -154,7 +154,7 @@ test('token auth: a cached token the registry refuses as invalid_token is droppe
   });
   const ask = async (): Promise<number> => {
     const response = await session.send({ method: 'GET', url: session.repositoryPath('tags/list'), subject: 'tags' });
-    await response.body.dump();
+    response.body.resume();
     return response.status;
   };
   // The token service hands out a token that is already expired, though it says it lasts 300 s.

@@ -39,7 +39,7 @@ test('kill -9 during a push, then push again: the bundle is complete and install
   // The kill most likely cut a chunk off: then the registry refuses the recorded session and the
   // blob starts over (a restart event); if it fell between chunks, the session is continued.
   const restarted = eventsOf(again, 'restart', 'llm-model').length === 1;
-  assert.equal(restarted ? uploaded.resumedFrom : uploaded.resumedFrom > 0, restarted ? 0 : true);
+  assert.equal(restarted ? uploaded.resumedFrom : Number(uploaded.resumedFrom) > 0, restarted ? 0 : true);
   // No upload record is left behind.
   assert.deepEqual(await readdir(join(bundle.dir, '.modelhaul', 'uploads')).catch(() => []), []);
 
