@@ -31,6 +31,15 @@ function login(host: string, user: string, password: string, dockerConfig: strin
   });
 }
 
+interface DockerConfigJson {
+  auths: Record<string, { auth: string } | undefined>;
+  detachKeys?: string;
+}
+
+async function readDockerConfig(file: string): Promise<DockerConfigJson> {
+  return JSON.parse(await readFile(file, 'utf8')) as DockerConfigJson;
+}
+
 function errorEvent(result: CliResult): Record<string, unknown> {
   const error = result.events.find((event) => event.event === 'error');
   assert.ok(error, `no error event; stderr: ${result.stderr}`);
@@ -68,12 +77,12 @@ test('htpasswd: login refuses a wrong password and saves nothing; the right one 
   const wrong = await login(registry.host, 'alice', 'wrong', config);
   assert.equal(wrong.code, 1, wrong.stderr);
   assert.match(wrong.stderr, /AUTH_REQUIRED: .*refused the credentials/);
-  assert.equal(JSON.parse(await readFile(configFile, 'utf8')).auths[registry.host], undefined);
+  assert.equal((await readDockerConfig(configFile)).auths[registry.host], undefined);
 
   const right = await login(registry.host, 'alice', 'correct horse', config);
   assert.equal(right.code, 0, right.stderr);
-  const saved = JSON.parse(await readFile(configFile, 'utf8'));
-  assert.equal(Buffer.from(saved.auths[registry.host].auth, 'base64').toString(), 'alice:correct horse');
+  const saved = await readDockerConfig(configFile);
+  assert.equal(Buffer.from(saved.auths[registry.host]!.auth, 'base64').toString(), 'alice:correct horse');
   assert.ok(saved.auths['other.example:5000']);
   assert.equal(saved.detachKeys, 'ctrl-e,e');
   assert.equal((await stat(configFile)).mode & 0o777, 0o600);
@@ -88,7 +97,7 @@ test('htpasswd: login refuses a wrong password and saves nothing; the right one 
 
   const logout = await runWithConfig(['logout', registry.host], config);
   assert.equal(logout.code, 0, logout.stderr);
-  const after = JSON.parse(await readFile(configFile, 'utf8'));
+  const after = await readDockerConfig(configFile);
   assert.equal(after.auths[registry.host], undefined);
   assert.ok(after.auths['other.example:5000']);
   const denied = await runWithConfig(['status', '--manifest', ref, '--dir', dir, '--json'], config);

@@ -30,7 +30,7 @@ export async function startRegistryProxy(target: string, options: RegistryProxyO
   const [targetHost = '127.0.0.1', targetPort = '80'] = target.split(':');
   const requests: string[] = [];
   let patches = 0;
-  const proxy: RegistryProxy = { host: '', options, requests, close: async () => undefined };
+  const proxy: RegistryProxy = { host: '', options, requests, close: () => Promise.resolve() };
   const server: Server = createServer((incoming, outgoing) => {
     requests.push(`${incoming.method} ${incoming.url}`);
     if (incoming.method === 'PATCH' && ++patches === proxy.options.dropPatchNumber) {
