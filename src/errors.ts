@@ -141,3 +141,21 @@ export function installErrorFromJSON(json: SerializedInstallError): InstallError
   if (json.cause !== undefined) options.cause = json.cause;
   return new InstallError(json.code, json.message, options);
 }
+
+/**
+ * The one way modelhaul makes an ABORTED error: what every operation throws when its
+ * `AbortSignal` fires (Ctrl+C, SIGTERM, an app's cancel). The abort reason becomes the cause; the
+ * message says what stopped, so a log tells a cancelled install from a cancelled lock wait.
+ *
+ * @example
+ * ```ts
+ * if (signal.aborted) throw abortedError(signal, 'The verification was cancelled');
+ * ```
+ */
+export function abortedError(
+  signal: AbortSignal | undefined,
+  message = 'The install was cancelled',
+  details: ErrorDetails = {},
+): InstallError {
+  return new InstallError('ABORTED', message, { cause: signal?.reason, details });
+}

@@ -8,9 +8,9 @@
  * const result = await installBundle(manifest, { dir: '/path/to/models', onEvent: console.log });
  * ```
  */
-export { installBundle, installBundleIter, type InstallOptions, type InstallResult } from './install.js';
-export { bundleStatus, type BundleStatus, type ArtifactStatus } from './status.js';
-export { verifyBundle, type BundleVerification, type ArtifactVerification, type VerifyOptions } from './verify.js';
+export { installBundle, installBundleIter, type InstallOptions, type InstallResult } from './operations/install.js';
+export { bundleStatus, type BundleStatus, type ArtifactStatus } from './operations/status.js';
+export { verifyBundle, type BundleVerification, type ArtifactVerification, type VerifyOptions } from './operations/verify.js';
 export type { InstallEvent, InstallEventName, ArtifactResult, ArtifactOutcome, PlannedArtifact, PlannedAction } from './events.js';
 export {
   InstallError,
@@ -27,7 +27,7 @@ export { BUILTIN_BUNDLES, findBundle } from './manifest/bundles.js';
 export type { Manifest, Artifact, ArtifactKind } from './manifest/types.js';
 export type { Credentials } from './http/credentials.js';
 export { MODELHAUL_VERSION } from './version.js';
-export { listBundles, type BundleSummary, type BundleArtifactSummary } from './bundle-list.js';
+export { listBundles, type BundleSummary, type BundleArtifactSummary } from './operations/bundles.js';
 export {
   findGarbage,
   collectGarbage,
@@ -38,10 +38,10 @@ export {
   type GarbageOptions,
   type CollectGarbageOptions,
   type KeptItem,
-} from './garbage.js';
-export { removeArtifacts, type RemoveOptions, type RemoveResult, type RemovedArtifact, type RemovedFile } from './remove-artifacts.js';
-export { importArtifact, type ImportOptions, type ImportResult, type ImportProgress } from './import-file.js';
-export { addArtifactToManifest, type AddArtifactOptions, type AddArtifactResult } from './add-artifact.js';
-export { digestUrl, type DigestUrlOptions, type UrlDigest, type DigestSource } from './digest-url.js';
+} from './operations/gc.js';
+export { removeArtifacts, type RemoveOptions, type RemoveResult, type RemovedArtifact, type RemovedFile } from './operations/remove.js';
+export { importArtifact, type ImportOptions, type ImportResult, type ImportProgress } from './operations/import.js';
+export { addArtifactToManifest, type AddArtifactOptions, type AddArtifactResult } from './operations/manifest-add.js';
+export { digestUrl, type DigestUrlOptions, type UrlDigest, type DigestSource } from './http/digest-url.js';
 export { deriveArtifactNaming, guessKind, type ArtifactNaming } from './manifest/derive-artifact.js';
 export { isResolveUrl, parseLinkedMetadata, type LinkedMetadata } from './http/linked-metadata.js';

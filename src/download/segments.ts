@@ -1,5 +1,5 @@
 import type { Segment } from '../store/resume-record.js';
-import type { WrittenRanges } from './prefix-hasher.js';
+import type { WrittenRanges } from '../hash/prefix-hasher.js';
 
 /**
  * One byte range of the file in memory during a run. `durable <= written <= received`:

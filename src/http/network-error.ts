@@ -1,4 +1,4 @@
-import { InstallError } from '../errors.js';
+import { abortedError, InstallError } from '../errors.js';
 
 const STALL_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 
@@ -23,11 +23,6 @@ export function networkError(error: unknown, url: string, signal?: AbortSignal):
     cause: error,
     details: { url: redactUrl(url), errno: typeof code === 'string' ? code : undefined },
   });
-}
-
-/** The error for a cancelled operation; carries the abort reason as its cause. */
-export function abortedError(signal: AbortSignal): InstallError {
-  return new InstallError('ABORTED', 'The install was cancelled', { cause: signal.reason });
 }
 
 function safeHost(url: string): string {

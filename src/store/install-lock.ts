@@ -4,7 +4,7 @@ import { link, open, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InstallError } from '../errors.js';
+import { abortedError, InstallError } from '../errors.js';
 import { fsError } from './fs-error.js';
 
 /** What a lock file says about the process that holds it; stored as one line of JSON. */
@@ -460,20 +460,17 @@ async function pause(ms: number, signal: AbortSignal | undefined, lockPath: stri
   try {
     await sleep(ms, undefined, signal === undefined ? undefined : { signal });
   } catch (error) {
-    if (signal?.aborted === true) throw abortedError(signal, lockPath);
+    if (signal?.aborted === true) throw lockWaitAborted(signal, lockPath);
     throw error;
   }
 }
 
 function throwIfAborted(signal: AbortSignal | undefined, lockPath: string): void {
-  if (signal?.aborted === true) throw abortedError(signal, lockPath);
+  if (signal?.aborted === true) throw lockWaitAborted(signal, lockPath);
 }
 
-function abortedError(signal: AbortSignal, lockPath: string): InstallError {
-  return new InstallError('ABORTED', `Stopped waiting for the install lock ${lockPath}.`, {
-    details: { lockPath },
-    cause: signal.reason,
-  });
+function lockWaitAborted(signal: AbortSignal, lockPath: string): InstallError {
+  return abortedError(signal, `Stopped waiting for the install lock ${lockPath}.`, { lockPath });
 }
 
 function lockedError(lockPath: string, holder: LockHolder | undefined, waitedMs: number): InstallError {

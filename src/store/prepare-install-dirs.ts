@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { ensurePrivateDir } from '../download/partial-file.js';
+import { ensurePrivateDir } from './partial-file.js';
 import { fsError } from './fs-error.js';
 import type { InstallLayout } from './layout.js';
 

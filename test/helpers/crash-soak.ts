@@ -25,7 +25,7 @@ import { WRITE_BATCH_BYTES } from '../../src/download/positional-writer.js';
 
 const MiB = 1024 * 1024;
 
-/** Defaults of the install options (src/install.ts). */
+/** Defaults of the install options (src/operations/install.ts). */
 const DEFAULT_CHECKPOINT_BYTES = 32 * MiB;
 const DEFAULT_CHECKPOINT_INTERVAL_MS = 1000;
 const DEFAULT_MIN_SEGMENT_BYTES = 8 * MiB;

@@ -1,4 +1,4 @@
-import { listBundles } from '../../bundle-list.js';
+import { listBundles } from '../../operations/bundles.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { formatBytes } from '../format.js';

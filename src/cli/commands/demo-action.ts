@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InstallError } from '../../errors.js';
 import { findBundle } from '../../manifest/bundles.js';
-import { runTour, type TourOutput, type TourResult } from '../../demo/tour.js';
+import { runTour, type TourOutput, type TourResult } from '../demo/tour.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';

@@ -1,4 +1,4 @@
-import { collectGarbage, findGarbage, type GarbageItem, type GarbagePlan } from '../../garbage.js';
+import { collectGarbage, findGarbage, type GarbageItem, type GarbagePlan } from '../../operations/gc.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../report-error.js';

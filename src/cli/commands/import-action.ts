@@ -1,4 +1,4 @@
-import { importArtifact } from '../../import-file.js';
+import { importArtifact } from '../../operations/import.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../report-error.js';

@@ -1,4 +1,4 @@
-import { installBundle } from '../../install.js';
+import { installBundle } from '../../operations/install.js';
 import type { Credentials } from '../../http/credentials.js';
 import { InstallError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';

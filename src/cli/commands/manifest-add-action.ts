@@ -1,4 +1,4 @@
-import { addArtifactToManifest, type AddArtifactResult } from '../../add-artifact.js';
+import { addArtifactToManifest, type AddArtifactResult } from '../../operations/manifest-add.js';
 import { isInstallError } from '../../errors.js';
 import type { Credentials } from '../../http/credentials.js';
 import { EXIT } from '../exit-codes.js';

@@ -1,4 +1,4 @@
-import { removeArtifacts } from '../../remove-artifacts.js';
+import { removeArtifacts } from '../../operations/remove.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../report-error.js';

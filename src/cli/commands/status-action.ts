@@ -1,4 +1,4 @@
-import { bundleStatus, type ArtifactStatus } from '../../status.js';
+import { bundleStatus, type ArtifactStatus } from '../../operations/status.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { reportError } from '../report-error.js';

@@ -1,4 +1,4 @@
-import { verifyBundle, type VerifyOptions } from '../../verify.js';
+import { verifyBundle, type VerifyOptions } from '../../operations/verify.js';
 import { isInstallError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';

@@ -1,25 +1,25 @@
 import { statfs } from 'node:fs/promises';
-import { prepareInstallDirs } from './store/prepare-install-dirs.js';
-import { InstallError, isInstallError } from './errors.js';
-import type { Artifact } from './manifest/types.js';
-import { parseManifest } from './manifest/parse.js';
-import type { ArtifactResult, InstallEvent, PlannedArtifact } from './events.js';
-import { installLayout, type InstallLayout } from './store/layout.js';
-import { acquireInstallLock } from './store/install-lock.js';
-import { fsError } from './store/fs-error.js';
-import { promoteVerified } from './store/promote.js';
-import { installRecordFor, statIdentity, writeInstallRecord } from './store/install-record.js';
-import { removeInterruptedWrites, removeStagingOf } from './store/leftovers.js';
-import { ArtifactTransfer, type TransferSettings } from './download/artifact-transfer.js';
-import { Dispatchers } from './http/dispatchers.js';
-import { normalizeCredentials, type Credentials } from './http/credentials.js';
-import { abortedError } from './http/network-error.js';
-import { inspectArtifact } from './artifact-state.js';
-import { hashFile } from './verify/hash-file.js';
-import { runPool } from './task-pool.js';
-import { EventChannel } from './event-channel.js';
-import { MODELHAUL_VERSION } from './version.js';
-import { DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, DEFAULT_STALL_TIMEOUT_MS, MAX_CONNECTIONS } from './defaults.js';
+import { prepareInstallDirs } from '../store/prepare-install-dirs.js';
+import { InstallError, isInstallError } from '../errors.js';
+import type { Artifact } from '../manifest/types.js';
+import { parseManifest } from '../manifest/parse.js';
+import type { ArtifactResult, InstallEvent, PlannedArtifact } from '../events.js';
+import { installLayout, type InstallLayout } from '../store/layout.js';
+import { acquireInstallLock } from '../store/install-lock.js';
+import { fsError } from '../store/fs-error.js';
+import { promoteVerified } from '../store/promote.js';
+import { installRecordFor, statIdentity, writeInstallRecord } from '../store/install-record.js';
+import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js';
+import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
+import { Dispatchers } from '../http/dispatchers.js';
+import { normalizeCredentials, type Credentials } from '../http/credentials.js';
+import { abortedError } from '../errors.js';
+import { inspectArtifact } from '../store/artifact-state.js';
+import { hashFile } from '../hash/hash-file.js';
+import { runPool } from '../task-pool.js';
+import { EventChannel } from '../event-channel.js';
+import { MODELHAUL_VERSION } from '../version.js';
+import { DEFAULT_CONCURRENCY, DEFAULT_CONNECTIONS, DEFAULT_RETRIES, DEFAULT_STALL_TIMEOUT_MS, MAX_CONNECTIONS } from '../defaults.js';
 
 /**
  * Options of {@link installBundle}. Only `dir` is required.

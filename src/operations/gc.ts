@@ -1,19 +1,19 @@
 import { readdir, unlink } from 'node:fs/promises';
 import type { BigIntStats, Dirent } from 'node:fs';
 import path from 'node:path';
-import { parseManifest } from './manifest/parse.js';
-import { pathCollisionKey } from './manifest/path-safety.js';
-import { ARTIFACT_ID_PATTERN } from './manifest/schema.js';
-import type { Artifact, Manifest } from './manifest/types.js';
-import { installLayout, PARTIAL_SUFFIX, RESUME_RECORD_SUFFIX, type InstallLayout } from './store/layout.js';
-import { acquireInstallLock } from './store/install-lock.js';
-import { readInstallRecord, recordMatchesFile } from './store/install-record.js';
-import { readResumeRecord, recordMatchesArtifact } from './store/resume-record.js';
-import { fsyncDir } from './store/durable-fs.js';
-import { fsError, hasErrorCode } from './store/fs-error.js';
-import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from './store/installed-file.js';
-import { abortedError } from './http/network-error.js';
-import { inspectArtifact } from './artifact-state.js';
+import { parseManifest } from '../manifest/parse.js';
+import { pathCollisionKey } from '../manifest/path-safety.js';
+import { ARTIFACT_ID_PATTERN } from '../manifest/schema.js';
+import type { Artifact, Manifest } from '../manifest/types.js';
+import { installLayout, PARTIAL_SUFFIX, RESUME_RECORD_SUFFIX, type InstallLayout } from '../store/layout.js';
+import { acquireInstallLock } from '../store/install-lock.js';
+import { readInstallRecord, recordMatchesFile } from '../store/install-record.js';
+import { readResumeRecord, recordMatchesArtifact } from '../store/resume-record.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import { fsError, hasErrorCode } from '../store/fs-error.js';
+import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from '../store/installed-file.js';
+import { abortedError } from '../errors.js';
+import { inspectArtifact } from '../store/artifact-state.js';
 
 /** What kind of file a garbage item is. */
 export type GarbageKind = 'partial' | 'resume-record' | 'install-record' | 'installed-file' | 'temp-file';
@@ -115,7 +115,7 @@ export async function collectGarbage(manifest: unknown, dir: string, options: Co
     const plan = await planGarbage(validated, layout, options);
     let bytesFreed = 0;
     for (const item of plan.items) {
-      if (options.signal?.aborted) throw abortedError(options.signal);
+      if (options.signal?.aborted) throw abortedError(options.signal, 'The clean-up was cancelled');
       try {
         await unlink(item.file);
       } catch (error) {

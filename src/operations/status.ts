@@ -1,6 +1,6 @@
-import { parseManifest } from './manifest/parse.js';
-import { installLayout } from './store/layout.js';
-import { inspectArtifact, type ArtifactState } from './artifact-state.js';
+import { parseManifest } from '../manifest/parse.js';
+import { installLayout } from '../store/layout.js';
+import { inspectArtifact, type ArtifactState } from '../store/artifact-state.js';
 
 /** One artifact as `status` reports it. */
 export interface ArtifactStatus {

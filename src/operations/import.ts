@@ -2,19 +2,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { lstat, open, rename, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { InstallError } from './errors.js';
-import { prepareInstallDirs } from './store/prepare-install-dirs.js';
-import { parseManifest } from './manifest/parse.js';
-import { findArtifacts } from './manifest/find-artifacts.js';
-import type { Artifact } from './manifest/types.js';
-import { installLayout, type InstallLayout } from './store/layout.js';
-import { acquireInstallLock } from './store/install-lock.js';
-import { promoteVerified } from './store/promote.js';
-import { removeFile } from './store/durable-fs.js';
-import { fsError, hasErrorCode } from './store/fs-error.js';
-import { abortedError } from './http/network-error.js';
-import { inspectArtifact } from './artifact-state.js';
-import { hashFile } from './verify/hash-file.js';
+import { InstallError } from '../errors.js';
+import { prepareInstallDirs } from '../store/prepare-install-dirs.js';
+import { parseManifest } from '../manifest/parse.js';
+import { findArtifacts } from '../manifest/find-artifacts.js';
+import type { Artifact } from '../manifest/types.js';
+import { installLayout, type InstallLayout } from '../store/layout.js';
+import { acquireInstallLock } from '../store/install-lock.js';
+import { promoteVerified } from '../store/promote.js';
+import { removeFile } from '../store/durable-fs.js';
+import { fsError, hasErrorCode } from '../store/fs-error.js';
+import { abortedError } from '../errors.js';
+import { inspectArtifact } from '../store/artifact-state.js';
+import { hashFile } from '../hash/hash-file.js';
 
 const COPY_CHUNK = 4 * 1024 * 1024;
 
@@ -206,7 +206,7 @@ async function copyAndHash(source: string, target: FileHandle, artifact: Artifac
     const buffer = Buffer.allocUnsafe(COPY_CHUNK);
     let position = 0;
     for (;;) {
-      if (options.signal?.aborted) throw abortedError(options.signal);
+      if (options.signal?.aborted) throw abortedError(options.signal, 'The import was cancelled');
       const { bytesRead } = await input.read(buffer, 0, buffer.length, position);
       if (bytesRead === 0) break;
       if (position + bytesRead > artifact.size) throw changedWhileRead(source, artifact);
@@ -238,7 +238,7 @@ async function hashSource(
   try {
     return await hashFile(source, { ...(options.signal ? { signal: options.signal } : {}), onProgress });
   } catch (error) {
-    if (options.signal?.aborted) throw abortedError(options.signal);
+    if (options.signal?.aborted) throw abortedError(options.signal, 'The import was cancelled');
     throw fsError(error, 'read the file to import', source, artifact.id);
   }
 }

@@ -1,18 +1,18 @@
 import { mkdir, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { InstallError } from './errors.js';
-import { loadManifestFile, parseManifest } from './manifest/parse.js';
-import { deriveArtifactNaming, type ArtifactNaming } from './manifest/derive-artifact.js';
-import { findPathConflicts } from './manifest/path-safety.js';
-import { MAX_NAME_LENGTH } from './manifest/schema.js';
-import { checkUrl } from './manifest/url-policy.js';
-import type { Artifact, ArtifactKind, Manifest } from './manifest/types.js';
-import { writeFileAtomic } from './store/durable-fs.js';
-import { fsError, hasErrorCode } from './store/fs-error.js';
-import { abortedError } from './http/network-error.js';
-import type { Credentials } from './http/credentials.js';
-import { digestUrl, type DigestSource } from './digest-url.js';
-import { hashFile } from './verify/hash-file.js';
+import { InstallError } from '../errors.js';
+import { loadManifestFile, parseManifest } from '../manifest/parse.js';
+import { deriveArtifactNaming, type ArtifactNaming } from '../manifest/derive-artifact.js';
+import { findPathConflicts } from '../manifest/path-safety.js';
+import { MAX_NAME_LENGTH } from '../manifest/schema.js';
+import { checkUrl } from '../manifest/url-policy.js';
+import type { Artifact, ArtifactKind, Manifest } from '../manifest/types.js';
+import { writeFileAtomic } from '../store/durable-fs.js';
+import { fsError, hasErrorCode } from '../store/fs-error.js';
+import { abortedError } from '../errors.js';
+import type { Credentials } from '../http/credentials.js';
+import { digestUrl, type DigestSource } from '../http/digest-url.js';
+import { hashFile } from '../hash/hash-file.js';
 
 export interface AddArtifactOptions {
   /** The manifest file to append to; created (with its folder) when it does not exist. */
@@ -135,7 +135,7 @@ async function measure(options: AddArtifactOptions): Promise<{ size: number; sha
       });
       return { ...digest, source: 'file' };
     } catch (error) {
-      if (signal?.aborted) throw abortedError(signal);
+      if (signal?.aborted) throw abortedError(signal, 'Adding the artifact was cancelled');
       throw fsError(error, 'read', file);
     }
   }

@@ -1,5 +1,5 @@
-import { BUILTIN_BUNDLES } from './manifest/bundles.js';
-import type { ArtifactKind } from './manifest/types.js';
+import { BUILTIN_BUNDLES } from '../manifest/bundles.js';
+import type { ArtifactKind } from '../manifest/types.js';
 
 /** One artifact of a built-in bundle, as `modelhaul bundles` lists it. */
 export interface BundleArtifactSummary {

@@ -1,19 +1,19 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { installBundle, type InstallResult } from '../install.js';
-import { InstallError } from '../errors.js';
-import type { InstallEvent } from '../events.js';
-import type { Artifact, Manifest } from '../manifest/types.js';
-import { bundleStatus } from '../status.js';
-import { installLayout } from '../store/layout.js';
-import { readResumeRecord } from '../store/resume-record.js';
-import type { InstallRenderer } from '../cli/render/install-renderer.js';
-import type { Painter } from '../cli/render/paint.js';
-import { table } from '../cli/render/table.js';
-import { wrapText } from '../cli/render/wrap.js';
-import { formatBytes, percent } from '../cli/format.js';
-import { damagedCopy, demoFiles, sha256Of, type DemoFile } from './demo-content.js';
-import { startDemoOrigin, type DemoOrigin } from './demo-origin.js';
+import { installBundle, type InstallResult } from '../../operations/install.js';
+import { abortedError, InstallError } from '../../errors.js';
+import type { InstallEvent } from '../../events.js';
+import type { Artifact, Manifest } from '../../manifest/types.js';
+import { bundleStatus } from '../../operations/status.js';
+import { installLayout } from '../../store/layout.js';
+import { readResumeRecord } from '../../store/resume-record.js';
+import type { InstallRenderer } from '../render/install-renderer.js';
+import type { Painter } from '../render/paint.js';
+import { table } from '../render/table.js';
+import { wrapText } from '../render/wrap.js';
+import { formatBytes, percent } from '../format.js';
+import { damagedCopy, demoFiles, sha256Of, type DemoFile } from '../../demo/demo-content.js';
+import { startDemoOrigin, type DemoOrigin } from '../../demo/demo-origin.js';
 
 /**
  * The guided tour behind `modelhaul demo`: a local origin, a synthetic bundle, and the real engine
@@ -149,7 +149,7 @@ async function installAndCut(tour: Tour): Promise<number> {
     }
   };
   const outcome = await install(output, manifest, tour.dir, AbortSignal.any([tour.signal, cut.signal]), watch);
-  if (tour.signal.aborted) throw new InstallError('ABORTED', 'The demo was interrupted');
+  if (tour.signal.aborted) throw abortedError(tour.signal, 'The demo was interrupted');
   tour.expect(outcome === 'aborted', 'the first install was expected to be cut off, but it finished');
 
   const status = await bundleStatus(manifest, tour.dir);
@@ -188,7 +188,7 @@ async function resume(tour: Tour): Promise<InstallResult> {
   say();
   const requestsBefore = origin.requests.length;
   const result = await install(output, tour.manifest, tour.dir, tour.signal);
-  if (result === 'aborted') throw new InstallError('ABORTED', 'The demo was interrupted');
+  if (result === 'aborted') throw abortedError(tour.signal, 'The demo was interrupted');
   tour.expect(result.ok, 'the resumed install did not complete');
   tour.expect(result.bytesReused > 0, 'the resumed install reused no bytes from the interrupted one');
   say();
@@ -229,7 +229,7 @@ async function refuseDamaged(tour: Tour): Promise<void> {
   );
   say();
   const result = await install(output, mirrorManifest, mirrorDir, tour.signal);
-  if (result === 'aborted') throw new InstallError('ABORTED', 'The demo was interrupted');
+  if (result === 'aborted') throw abortedError(tour.signal, 'The demo was interrupted');
   const refusal = result.results[0]?.error;
   const layout = installLayout(mirrorDir);
   const placed = await exists(layout.finalPath(voice.path));

@@ -1,7 +1,7 @@
 import { constants, type BigIntStats } from 'node:fs';
 import { lstat, mkdir, open, rmdir, unlink, type FileHandle } from 'node:fs/promises';
-import { fsError, hasErrorCode } from '../store/fs-error.js';
-import { removeFile } from '../store/durable-fs.js';
+import { fsError, hasErrorCode } from './fs-error.js';
+import { removeFile } from './durable-fs.js';
 
 /**
  * Opens the partial file of an earlier run for resuming. Returns undefined when it is not there

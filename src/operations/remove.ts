@@ -1,17 +1,17 @@
 import { unlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import { parseManifest } from './manifest/parse.js';
-import { findArtifacts } from './manifest/find-artifacts.js';
-import { pathCollisionKey } from './manifest/path-safety.js';
-import type { Artifact } from './manifest/types.js';
-import { installLayout, type InstallLayout } from './store/layout.js';
-import { acquireInstallLock } from './store/install-lock.js';
-import { readInstallRecord } from './store/install-record.js';
-import { fsyncDir } from './store/durable-fs.js';
-import { fsError, hasErrorCode } from './store/fs-error.js';
-import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from './store/installed-file.js';
-import { abortedError } from './http/network-error.js';
-import type { GarbageKind } from './garbage.js';
+import { parseManifest } from '../manifest/parse.js';
+import { findArtifacts } from '../manifest/find-artifacts.js';
+import { pathCollisionKey } from '../manifest/path-safety.js';
+import type { Artifact } from '../manifest/types.js';
+import { installLayout, type InstallLayout } from '../store/layout.js';
+import { acquireInstallLock } from '../store/install-lock.js';
+import { readInstallRecord } from '../store/install-record.js';
+import { fsyncDir } from '../store/durable-fs.js';
+import { fsError, hasErrorCode } from '../store/fs-error.js';
+import { lstatIfPresent, lstatInstalledFile, removeEmptyParents } from '../store/installed-file.js';
+import { abortedError } from '../errors.js';
+import type { GarbageKind } from './gc.js';
 
 export interface RemoveOptions {
   signal?: AbortSignal;
@@ -85,7 +85,7 @@ export async function removeArtifacts(
   try {
     const results: RemovedArtifact[] = [];
     for (const artifact of artifacts) {
-      if (options.signal?.aborted) throw abortedError(options.signal);
+      if (options.signal?.aborted) throw abortedError(options.signal, 'The removal was cancelled');
       // Paths of the other artifacts: an old install path that one of them uses now is theirs.
       const otherPaths = new Set(
         validated.artifacts.filter((other) => other.id !== artifact.id).map((other) => pathCollisionKey(other.path)),

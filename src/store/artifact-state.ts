@@ -1,7 +1,7 @@
-import type { Artifact } from './manifest/types.js';
-import type { InstallLayout } from './store/layout.js';
-import { readInstallRecord, recordMatchesFile, statIdentity } from './store/install-record.js';
-import { readResumeRecord, recordMatchesArtifact, durableBytes } from './store/resume-record.js';
+import type { Artifact } from '../manifest/types.js';
+import type { InstallLayout } from './layout.js';
+import { readInstallRecord, recordMatchesFile, statIdentity } from './install-record.js';
+import { readResumeRecord, recordMatchesArtifact, durableBytes } from './resume-record.js';
 
 /**
  * What the disk says about one artifact, read from metadata only: no hashing, no network.

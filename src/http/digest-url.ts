@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { InstallError } from './errors.js';
-import { checkUrl } from './manifest/url-policy.js';
-import { Dispatchers } from './http/dispatchers.js';
-import { normalizeCredentials, type Credentials } from './http/credentials.js';
-import { discard, openResponse } from './http/open-response.js';
-import { networkError, redactUrl } from './http/network-error.js';
-import { statusError } from './http/status-error.js';
-import { headLinkedMetadata, isResolveUrl } from './http/linked-metadata.js';
-import { MODELHAUL_VERSION } from './version.js';
+import { InstallError } from '../errors.js';
+import { checkUrl } from '../manifest/url-policy.js';
+import { Dispatchers } from './dispatchers.js';
+import { normalizeCredentials, type Credentials } from './credentials.js';
+import { discard, openResponse } from './open-response.js';
+import { networkError, redactUrl } from './network-error.js';
+import { statusError } from './status-error.js';
+import { headLinkedMetadata, isResolveUrl } from './linked-metadata.js';
+import { MODELHAUL_VERSION } from '../version.js';
 
 /** How {@link digestUrl} learned the size and SHA-256. */
 export type DigestSource = 'linked-headers' | 'download';

@@ -1,9 +1,9 @@
-import { InstallError } from './errors.js';
-import { parseManifest } from './manifest/parse.js';
-import { installLayout } from './store/layout.js';
-import { statIdentity } from './store/install-record.js';
-import { hashFile } from './verify/hash-file.js';
-import { fsError } from './store/fs-error.js';
+import { abortedError, InstallError } from '../errors.js';
+import { parseManifest } from '../manifest/parse.js';
+import { installLayout } from '../store/layout.js';
+import { statIdentity } from '../store/install-record.js';
+import { hashFile } from '../hash/hash-file.js';
+import { fsError } from '../store/fs-error.js';
 
 /** One artifact as `verify` found it. */
 export interface ArtifactVerification {
@@ -61,7 +61,7 @@ export async function verifyBundle(manifest: unknown, dir: string, options: Veri
       const ok = sha256 === artifact.sha256 && size === artifact.size;
       artifacts.push({ ...base, result: ok ? 'ok' : 'mismatch', foundSha256: sha256 });
     } catch (error) {
-      if (options.signal?.aborted) throw new InstallError('ABORTED', 'Verification was cancelled', { cause: error });
+      if (options.signal?.aborted) throw abortedError(options.signal, 'The verification was cancelled');
       artifacts.push({ ...base, result: 'mismatch', error: fsError(error, 'read the installed file', file, artifact.id).toJSON() });
     }
     bundleDone = doneBefore + artifact.size;
