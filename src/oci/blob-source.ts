@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { InstallError } from '../errors.js';
 import type { Artifact } from '../manifest/types.js';
 import type { InstallLayout } from '../store/layout.js';
-import { inspectArtifact } from '../artifact-state.js';
+import { inspectArtifact } from '../store/artifact-state.js';
 import type { BundleImage } from './bundle-layout.js';
 import type { PlannedBlob } from './push-events.js';
 

@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { InstallError } from '../errors.js';
+import { abortedError, InstallError } from '../errors.js';
 import { MAX_MANIFEST_BYTES, parseManifestText } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import type { InstallLayout } from '../store/layout.js';
 import { fsyncDir, removeFile, writeFileAtomic } from '../store/durable-fs.js';
 import { fsError, hasErrorCode } from '../store/fs-error.js';
-import { abortedError } from '../http/network-error.js';
 import { ProgressMeter } from '../download/progress-meter.js';
 import { checkBundleLayers, checkDigest, OCI_INDEX_MEDIA_TYPE, OCI_MANIFEST_MEDIA_TYPE, parseBundleImage, BUNDLE_ARTIFACT_TYPE, type BundleImage, type PulledImage } from './bundle-layout.js';
 import type { LayoutReference } from './reference.js';
@@ -132,7 +131,7 @@ async function copyBlob(blob: BlobSource, target: string, context: { signal: Abo
     try {
       const source = blob.read(0, blob.size);
       for await (const chunk of (Buffer.isBuffer(source) ? [source] : (source as Readable & AsyncIterable<Buffer>))) {
-        if (context.signal.aborted) throw abortedError(context.signal);
+        if (context.signal.aborted) throw abortedError(context.signal, 'The push was cancelled');
         hash.update(chunk);
         await handle.write(chunk);
         written += chunk.length;

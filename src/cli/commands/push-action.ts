@@ -1,4 +1,4 @@
-import { pushBundle } from '../../oci/push-bundle.js';
+import { pushBundle } from '../../operations/push.js';
 import type { PushEvent } from '../../oci/push-events.js';
 import { InstallError } from '../../errors.js';
 import { EXIT } from '../exit-codes.js';

@@ -1,28 +1,27 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InstallError } from '../errors.js';
+import { abortedError, InstallError } from '../errors.js';
 import { parseManifest } from '../manifest/parse.js';
 import type { Manifest } from '../manifest/types.js';
 import { installLayout, type InstallLayout } from '../store/layout.js';
 import { acquireInstallLock } from '../store/install-lock.js';
 import { prepareInstallDirs } from '../store/prepare-install-dirs.js';
-import { inspectArtifact } from '../artifact-state.js';
+import { inspectArtifact } from '../store/artifact-state.js';
 import { Dispatchers } from '../http/dispatchers.js';
-import { abortedError } from '../http/network-error.js';
 import { retryDelayMs } from '../http/retry-delay.js';
 import { discard } from '../http/open-response.js';
 import { ProgressMeter } from '../download/progress-meter.js';
 import { DEFAULT_RETRIES, DEFAULT_STALL_TIMEOUT_MS } from '../defaults.js';
 import { MODELHAUL_VERSION } from '../version.js';
-import { bundleImage, OCI_MANIFEST_MEDIA_TYPE, type BundleImage } from './bundle-layout.js';
-import { readRegistryCredentials } from './docker-config.js';
-import { manifestReference, parseBundleReference, type RegistryReference } from './reference.js';
-import { RegistrySession } from './registry-session.js';
-import { uploadBlob, uploadRecordName } from './blob-upload.js';
-import { writeImageLayout } from './image-layout.js';
-import { blobSources, requireStillInstalled, type BlobSource, type PushedBlob } from './blob-source.js';
-import type { PlannedBlob, PushEvent } from './push-events.js';
+import { bundleImage, OCI_MANIFEST_MEDIA_TYPE, type BundleImage } from '../oci/bundle-layout.js';
+import { readRegistryCredentials } from '../oci/docker-config.js';
+import { manifestReference, parseBundleReference, type RegistryReference } from '../oci/reference.js';
+import { RegistrySession } from '../oci/registry-session.js';
+import { uploadBlob, uploadRecordName } from '../oci/blob-upload.js';
+import { writeImageLayout } from '../oci/image-layout.js';
+import { blobSources, requireStillInstalled, type BlobSource, type PushedBlob } from '../oci/blob-source.js';
+import type { PlannedBlob, PushEvent } from '../oci/push-events.js';
 
 /** Options of {@link pushBundle}. Only `dir` is required. */
 export interface PushOptions {
@@ -228,16 +227,16 @@ async function withRetries<T extends { bytesSent: number; resumedFrom: number }>
   const retries = options.retries ?? DEFAULT_RETRIES;
   for (let attempt = 1; ; attempt++) {
     try {
-      if (signal.aborted) throw abortedError(signal);
+      if (signal.aborted) throw abortedError(signal, 'The push was cancelled');
       return await attemptOnce(attempt);
     } catch (error) {
-      const failure = error instanceof InstallError ? error : signal.aborted ? abortedError(signal) : new InstallError('NETWORK', String(error), { cause: error });
+      const failure = error instanceof InstallError ? error : signal.aborted ? abortedError(signal, 'The push was cancelled') : new InstallError('NETWORK', String(error), { cause: error });
       if (!failure.retryable || signal.aborted || failure.code === 'ABORTED' || attempt > retries) throw failure.forArtifact(blob.artifact?.id ?? blob.id);
       const retryAfterMs = typeof failure.details.retryAfterMs === 'number' ? failure.details.retryAfterMs : undefined;
       const delayMs = retryDelayMs({ attempt, baseMs: options.retryBaseDelayMs ?? 500, maxMs: 30_000, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
       emit({ event: 'retry', id: blob.id, attempt: attempt + 1, delayMs, error: failure.toJSON() });
       await sleep(delayMs, undefined, { signal }).catch(() => {
-        throw abortedError(signal);
+        throw abortedError(signal, 'The push was cancelled');
       });
     }
   }
