@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { CLI_PATH, type CliResult } from './helpers/cli.js';
 import { registrySkipReason, useRegistry } from './helpers/registry.js';
 import { assertSameFiles, pushArgs, runWithConfig, useInstalledBundle } from './helpers/oci-bundle.js';
-import { eventsOf } from './helpers/install-run.js';
+import { eventsOf, headerValues, useOrigin } from './helpers/install-run.js';
+import { startRegistryProxy } from './helpers/registry-proxy.js';
 import { useTempDir } from './helpers/tmp.js';
 import { RegistrySession } from '../src/oci/registry-session.js';
 import { Dispatchers } from '../src/http/dispatchers.js';
@@ -103,6 +104,33 @@ test('htpasswd: login refuses a wrong password and saves nothing; the right one 
   const denied = await runWithConfig(['status', '--manifest', ref, '--dir', dir, '--json'], config);
   assert.equal(denied.code, 1);
   assert.equal(errorEvent(denied).code, 'AUTH_REQUIRED');
+});
+
+test('a blob redirected to a storage host is fetched there without the registry\'s Authorization', { skip: registrySkipReason('htpasswd') }, async (t) => {
+  const registry = await useRegistry(t, { kind: 'htpasswd', users: { alice: 'correct horse' } });
+  const bundle = await useInstalledBundle(t);
+  const config = await useTempDir(t, 'docker-config');
+  assert.equal((await login(registry.host, 'alice', 'correct horse', config)).code, 0);
+  assert.equal((await runWithConfig(pushArgs(`oci://${registry.host}/models/voice:1.0`, bundle), config)).code, 0);
+  // Another origin plays the storage host (a different port is a different origin).
+  const storage = await useOrigin(t);
+  const redirects = new Map<string, string>();
+  for (const artifact of bundle.artifacts) {
+    storage.serve(`/storage/${artifact.sha256}`, bundle.contents.get(artifact.id)!);
+    redirects.set(`sha256:${artifact.sha256}`, storage.url(`/storage/${artifact.sha256}?X-Signature=abc`));
+  }
+  const proxy = await startRegistryProxy(registry.host, { redirectBlobs: redirects });
+  t.after(() => proxy.close());
+  assert.equal((await login(proxy.host, 'alice', 'correct horse', config)).code, 0);
+
+  const dir = join(bundle.root, 'pulled');
+  const install = await runWithConfig(['install', '--manifest', `oci://${proxy.host}/models/voice:1.0`, '--dir', dir, '--json'], config);
+  assert.equal(install.code, 0, install.stderr);
+  await assertSameFiles(bundle, dir);
+  const fetched = storage.requests.filter((request) => request.path.startsWith('/storage/'));
+  assert.equal(fetched.length, bundle.artifacts.length);
+  for (const request of fetched) assert.deepEqual(headerValues(request, 'authorization'), [], 'no Authorization to the storage host');
+  assert.ok(proxy.requests.filter((line) => line.includes('/blobs/sha256:')).length >= bundle.artifacts.length);
 });
 
 test('token auth: tokens are asked for with the repository scope, pull for install and pull,push for push', { skip: registrySkipReason('token') }, async (t) => {

@@ -15,6 +15,11 @@ export interface RegistryProxyOptions {
   tamperManifests?: boolean;
   /** Cuts the connection instead of passing on the Nth PATCH (1-based). */
   dropPatchNumber?: number;
+  /**
+   * Answers a blob GET with a 307 to the URL given for its digest, as a registry in front of
+   * cloud storage does; the registry still checks the Authorization of the request first.
+   */
+  redirectBlobs?: Map<string, string>;
 }
 
 export interface RegistryProxy {
@@ -38,6 +43,13 @@ export async function startRegistryProxy(target: string, options: RegistryProxyO
       return;
     }
     const upstream = httpRequest({ host: targetHost, port: Number(targetPort), method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer: IncomingMessage) => {
+      const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(incoming.url ?? '')?.[1];
+      const redirect = incoming.method === 'GET' && answer.statusCode === 200 && blob !== undefined ? proxy.options.redirectBlobs?.get(blob) : undefined;
+      if (redirect !== undefined) {
+        answer.resume();
+        outgoing.writeHead(307, { location: redirect, 'content-length': '0' }).end();
+        return;
+      }
       const tamper = proxy.options.tamperManifests === true && incoming.method === 'GET' && /\/manifests\//.test(incoming.url ?? '') && answer.statusCode === 200;
       outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
       const throttled = throttle(() => proxy.options.bytesPerSecond);
