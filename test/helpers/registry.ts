@@ -4,7 +4,7 @@
 // server in token-server.ts.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -24,6 +24,8 @@ export interface Registry {
   /** `127.0.0.1:PORT`, as in `oci://127.0.0.1:PORT/repo:tag`. */
   readonly host: string;
   readonly origin: string;
+  /** Where a blob's bytes are stored, for reading them into the page cache. */
+  blobPath(digest: string): string;
   /** The token service, for the `token` variant. */
   readonly tokenServer: TokenServer | undefined;
   /** Stops the registry process (its storage is kept until {@link stop}). */
@@ -52,8 +54,12 @@ export async function useRegistry(t: TestContext, auth: RegistryAuth = { kind: '
   return registry;
 }
 
-export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Promise<Registry> {
-  const dir = await makeTempDir('registry');
+/**
+ * Starts a registry. `parentDir` is where its config and storage go (default: the OS temp dir);
+ * the benchmark puts it on the same disk as nginx's files.
+ */
+export async function startRegistry(auth: RegistryAuth = { kind: 'none' }, parentDir?: string): Promise<Registry> {
+  const dir = parentDir === undefined ? await makeTempDir('registry') : await mkdtemp(join(parentDir, 'registry-'));
   let tokenServer: TokenServer | undefined;
   let child: ChildProcess | undefined;
   let port = 0;
@@ -83,6 +89,10 @@ export async function startRegistry(auth: RegistryAuth = { kind: 'none' }): Prom
     host: `127.0.0.1:${port}`,
     origin,
     tokenServer,
+    blobPath: (digest) => {
+      const hex = digest.replace(/^sha256:/, '');
+      return join(dir, 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256', hex.slice(0, 2), hex, 'data');
+    },
     async kill() {
       if (child) await stopProcess(child);
       child = undefined;
