@@ -30,6 +30,11 @@ export interface ArtifactResult {
   size: number;
   resumedFrom: number;
   bytesFetched: number;
+  /**
+   * Bytes this run got for the artifact, by source name (a mirror's URL, the manifest URL's
+   * origin, or `this machine` for a copy of a file installed elsewhere on it).
+   */
+  bytesBySource: Record<string, number>;
   error?: SerializedInstallError;
 }
 
@@ -55,6 +60,8 @@ export type InstallEvent =
       total: number;
       attempt: number;
       connections: number;
+      /** The source this attempt downloads from. */
+      source: string;
     }
   | { event: 'progress'; id: string; bytes: number; total: number; bytesPerSecond: number }
   | {
@@ -65,6 +72,15 @@ export type InstallEvent =
       discardedBytes: number;
     }
   | { event: 'retry'; id: string; attempt: number; delayMs: number; error: SerializedInstallError }
+  | {
+      event: 'failover';
+      id: string;
+      /** The source given up for this artifact in this run... */
+      from: string;
+      /** ...and the one tried next. Bytes already on disk are kept. */
+      to: string;
+      error: SerializedInstallError;
+    }
   | { event: 'verifying'; id: string; bytes: number; total: number }
   | {
       event: 'installed';
@@ -73,6 +89,8 @@ export type InstallEvent =
       sha256: string;
       resumedFrom: number;
       bytesFetched: number;
+      /** Bytes this run got for the artifact, by source. */
+      bytesBySource: Record<string, number>;
       elapsedMs: number;
     }
   | { event: 'skipped'; id: string; path: string; reason: 'installed' | 'verified-existing' }
@@ -83,6 +101,8 @@ export type InstallEvent =
       results: ArtifactResult[];
       bytesFetched: number;
       bytesReused: number;
+      /** Bytes this run got, by source: the sum over the artifacts. */
+      bytesBySource: Record<string, number>;
       elapsedMs: number;
     };
 

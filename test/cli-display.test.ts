@@ -124,7 +124,7 @@ describe('piped into a log', () => {
     assert.ok(!(result.stdout + result.stderr).includes('\u001b'), 'escape codes in piped output');
     const output = lines(result.stdout);
     assert.equal(output[0], `Installing test-bundle into ${/into (\S+):/.exec(output[0] ?? '')?.[1] ?? '?'}: 1 artifact, 16.0 MB to download`);
-    assert.ok(output.includes('Slow model: downloading 16.0 MB'), output.join('\n'));
+    assert.ok(output.includes(`Slow model: downloading 16.0 MB via ${origin.origin}`), output.join('\n'));
     const progress = output.filter((line) => /^Slow model: \d+% [\d.]+ [kM]?B of 16\.0 MB at [\d.]+ [kM]?B\/s$/.test(line));
     assert.ok(progress.length >= 1, `no progress line in ${seconds.toFixed(1)} s:\n${output.join('\n')}`);
     assert.ok(progress.length <= Math.ceil(seconds / 5) + 1, `${progress.length} progress lines in ${seconds.toFixed(1)} s`);

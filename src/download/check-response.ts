@@ -1,9 +1,8 @@
 import { InstallError } from '../errors.js';
 import { parseContentRange } from '../http/content-range.js';
 import { isWeakEtag } from '../http/validators.js';
-import type { OpenedResponse } from '../http/open-response.js';
 import { redactUrl } from '../http/network-error.js';
-import { statusError } from '../http/status-error.js';
+import type { SourceResponse } from '../sources/source.js';
 
 /** What was asked for: the whole file, or the bytes from `first` to `last` (inclusive). */
 export interface RangeRequest {
@@ -26,8 +25,7 @@ export type ResponsePlan =
 export interface CheckContext {
   artifactId: string;
   size: number;
-  manifestUrl: string;
-  /** The ETag stored with the bytes on disk, if any. */
+  /** The ETag stored with the bytes on disk, if any, when it came from the location that answered. */
   storedEtag: string | undefined;
 }
 
@@ -37,19 +35,10 @@ export interface CheckContext {
  * is refused (rules 5, 6), a 200 means "start over" (rule 7), an encoded body is refused (rule 9),
  * and a declared size other than the manifest's fails before a byte is written.
  */
-export function checkResponse(response: OpenedResponse, request: RangeRequest, context: CheckContext): ResponsePlan {
+export function checkResponse(response: SourceResponse, request: RangeRequest, context: CheckContext): ResponsePlan {
   const { status, headers } = response;
   const where = { url: redactUrl(response.url), status };
   if (status === 416) return { kind: 'unsatisfiable' };
-  if (status !== 200 && status !== 206) {
-    throw statusError({
-      status,
-      headers,
-      url: response.url,
-      manifestUrl: context.manifestUrl,
-      redirected: response.redirected,
-    }).forArtifact(context.artifactId);
-  }
   const encoding = headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') {
     throw new InstallError('CONTENT_ENCODING', `The server sent the file with Content-Encoding: ${encoding}`, {
@@ -68,7 +57,7 @@ export function checkResponse(response: OpenedResponse, request: RangeRequest, c
 }
 
 function checkPartialContent(
-  response: OpenedResponse,
+  response: SourceResponse,
   request: RangeRequest,
   context: CheckContext,
   contentLength: number | undefined,

@@ -23,8 +23,8 @@ export class PositionalWriter {
 
   constructor(
     private readonly file: FileHandle,
-    /** Called after each completed write with its length. */
-    private readonly onWritten: (length: number) => void,
+    /** Called after each completed write with its length and the position it was written at. */
+    private readonly onWritten: (length: number, position: number) => void,
     /** Turns a failed write into the error the caller reports. */
     private readonly describeError: (error: unknown) => Error,
   ) {}
@@ -63,7 +63,7 @@ export class PositionalWriter {
     this.chunks = [];
     this.gathered = 0;
     this.inFlight = writeFully(this.file, chunks, position).then(
-      () => this.onWritten(length),
+      () => this.onWritten(length, position),
       (error: unknown) => {
         throw this.describeError(error);
       },

@@ -61,6 +61,38 @@ export class SegmentTable implements WrittenRanges {
     }
   }
 
+  /**
+   * Turns the written bytes in `[start, end)` back into a hole to fetch again, splitting the
+   * segments around it so that the bytes on either side stay claimed. Only between attempts, when
+   * no connection is streaming. Returns how many written bytes were forgotten.
+   */
+  forgetRange(start: number, end: number): number {
+    let forgotten = 0;
+    const result: LiveSegment[] = [];
+    for (const segment of this.list) {
+      const writtenEnd = segment.start + segment.written;
+      const from = Math.max(start, segment.start);
+      const to = Math.min(end, writtenEnd);
+      if (from >= to) {
+        result.push(segment);
+        continue;
+      }
+      forgotten += to - from;
+      if (from > segment.start) {
+        const length = from - segment.start;
+        result.push({ start: segment.start, end: from, durable: Math.min(segment.durable, length), written: length, received: length, active: false });
+      }
+      result.push({ start: from, end: to, durable: 0, written: 0, received: 0, active: false });
+      if (to < segment.end) {
+        const written = Math.max(0, writtenEnd - to);
+        const durable = Math.max(0, segment.start + segment.durable - to);
+        result.push({ start: to, end: segment.end, durable, written, received: written, active: false });
+      }
+    }
+    this.list = result;
+    return forgotten;
+  }
+
   /** The durable state, for the resume record. */
   durableSnapshot(): Segment[] {
     return this.list.map((s) => ({ start: s.start, end: s.end, done: s.durable }));

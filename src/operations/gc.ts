@@ -69,7 +69,7 @@ const TEMP_FILE = /^\..+\.tmp$/;
  * Lists, without changing anything, what `dir` holds that `manifest` does not need:
  *
  * - partial downloads and resume records of artifacts that are not in the manifest, that are
- *   installed already, or whose record is corrupt, missing or made for another url/size/SHA-256;
+ *   installed already, or whose record is corrupt, missing or made for another size or SHA-256;
  * - temp files left by an interrupted atomic write (`.*.tmp` in modelhaul's folders);
  * - install records of artifacts the manifest no longer lists (or lists at another path), corrupt
  *   install records, and the files those records name, but only when the file is still exactly
@@ -214,7 +214,7 @@ async function stagingVerdict(
   const read = await readResumeRecord(layout.resumeRecordPath(id));
   if (read.state === 'absent') return 'no resume record: the next install would start this file from zero';
   if (read.state === 'corrupt') return `corrupt resume record (${read.reason})`;
-  if (!recordMatchesArtifact(read.record, artifact)) return 'made for another version of the artifact (url, size or SHA-256 changed)';
+  if (!recordMatchesArtifact(read.record, artifact)) return 'made for another version of the artifact (size or SHA-256 changed)';
   if (!partial) return 'resume record without its partial file';
   if (!partial.isFile()) return 'the partial download is not a regular file';
   // The engine's own rule: a record that claims bytes beyond the end of the file is not trusted.

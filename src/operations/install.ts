@@ -12,6 +12,9 @@ import { installRecordFor, statIdentity, writeInstallRecord } from '../store/ins
 import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
 import { Dispatchers } from '../http/dispatchers.js';
+import type { HttpContext } from '../sources/http-location.js';
+import { manifestUrlSource } from '../sources/manifest-url-source.js';
+import type { ArtifactSource, SourceLocation } from '../sources/source.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
 import { inspectArtifact } from '../store/artifact-state.js';
@@ -79,6 +82,8 @@ export interface InstallResult {
   bytesFetched: number;
   /** Bytes of earlier partial downloads that were reused instead of downloaded again. */
   bytesReused: number;
+  /** Bytes this run got, by source (a mirror, the manifest URL's origin, `this machine`). */
+  bytesBySource: Record<string, number>;
   elapsedMs: number;
 }
 
@@ -119,10 +124,10 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       bytesToFetch: plan.reduce((sum, p) => sum + (p.action === 'skip' ? 0 : p.size - p.bytesOnDisk), 0),
     });
     const results = new Map<string, ArtifactResult>();
-    const fail = (artifact: Artifact, error: InstallError, bytesKept: number, traffic = { resumedFrom: 0, bytesFetched: 0 }): void => {
+    const fail = (artifact: Artifact, error: InstallError, bytesKept: number, traffic = { resumedFrom: 0, bytesFetched: 0, bytesBySource: {} }): void => {
       const json = error.forArtifact(artifact.id).toJSON();
       emit({ event: 'failed', id: artifact.id, code: json.code, hint: json.hint, retryable: json.retryable, error: json, bytesKept });
-      results.set(artifact.id, result(artifact, 'failed', traffic.resumedFrom, traffic.bytesFetched, json));
+      results.set(artifact.id, result(artifact, 'failed', traffic.resumedFrom, traffic.bytesFetched, traffic.bytesBySource, json));
     };
 
     const work: Array<{ artifact: Artifact; planned: PlannedArtifact }> = [];
@@ -131,7 +136,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       if (planned.action === 'skip') {
         await removeStagingOf(layout, artifact.id);
         emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'installed' });
-        results.set(artifact.id, result(artifact, 'already-present', 0, 0));
+        results.set(artifact.id, result(artifact, 'already-present', 0, 0, {}));
       } else {
         work.push({ artifact, planned });
       }
@@ -145,18 +150,24 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       for (const { artifact, planned } of work) fail(artifact, shortage, planned.bytesOnDisk);
     } else {
       const settings = transferSettings(options);
-      const credentials = normalizeCredentials(options.credentials);
+      const http: HttpContext = {
+        dispatchers,
+        credentials: normalizeCredentials(options.credentials),
+        allowHttp: options.allowHttp ?? false,
+        userAgent: `modelhaul/${MODELHAUL_VERSION}`,
+      };
+      const sources: ArtifactSource[] = [manifestUrlSource(http)];
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,
         async ({ artifact, planned }) => {
           if (planned.action === 'check-existing' && (await adoptExisting(layout, artifact, signal, emit))) {
-            results.set(artifact.id, result(artifact, 'already-present', 0, 0));
+            results.set(artifact.id, result(artifact, 'already-present', 0, 0, {}));
             return;
           }
           // Cancelled while hashing the file in place: no partial download to start now.
           if (signal.aborted) return;
-          const transfer = new ArtifactTransfer({ artifact, layout, dispatchers, credentials, signal, settings, emit });
+          const transfer = new ArtifactTransfer({ artifact, layout, locations: locate(sources, artifact), signal, settings, emit });
           const artifactStarted = performance.now();
           try {
             const verified = await transfer.run();
@@ -168,13 +179,15 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
               sha256: verified.sha256,
               resumedFrom: verified.resumedFrom,
               bytesFetched: verified.bytesFetched,
+              bytesBySource: verified.bytesBySource,
               elapsedMs: Math.round(performance.now() - artifactStarted),
             });
-            results.set(artifact.id, result(artifact, 'installed', verified.resumedFrom, verified.bytesFetched));
+            results.set(artifact.id, result(artifact, 'installed', verified.resumedFrom, verified.bytesFetched, verified.bytesBySource));
           } catch (error) {
             fail(artifact, asInstallError(error, signal, artifact.id), transfer.bytesKept, {
               resumedFrom: transfer.reusedBytes,
               bytesFetched: transfer.fetchedBytes,
+              bytesBySource: transfer.bytesBySource,
             });
           }
         },
@@ -191,6 +204,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       results: ordered,
       bytesFetched: ordered.reduce((sum, r) => sum + r.bytesFetched, 0),
       bytesReused: ordered.reduce((sum, r) => sum + r.resumedFrom, 0),
+      bytesBySource: sumBySource(ordered),
       elapsedMs: Math.round(performance.now() - started),
     };
     emit({ event: 'done', ...outcome });
@@ -313,9 +327,20 @@ function transferSettings(options: InstallOptions): TransferSettings {
     minSegmentBytes: options.minSegmentBytes ?? 8 * 1024 * 1024,
     checkpointBytes: options.checkpointBytes,
     checkpointIntervalMs: options.checkpointIntervalMs ?? 1000,
-    allowHttp: options.allowHttp ?? false,
-    userAgent: `modelhaul/${MODELHAUL_VERSION}`,
   };
+}
+
+/** The locations of an artifact in the order its sources are tried. */
+function locate(sources: readonly ArtifactSource[], artifact: Artifact): SourceLocation[] {
+  return sources.map((source) => source.locate(artifact)).filter((location) => location !== undefined);
+}
+
+function sumBySource(results: readonly ArtifactResult[]): Record<string, number> {
+  const totals: Record<string, number> = {};
+  for (const r of results) {
+    for (const [source, bytes] of Object.entries(r.bytesBySource)) totals[source] = (totals[source] ?? 0) + bytes;
+  }
+  return totals;
 }
 
 function result(
@@ -323,9 +348,10 @@ function result(
   outcome: ArtifactResult['outcome'],
   resumedFrom: number,
   bytesFetched: number,
+  bytesBySource: Record<string, number>,
   error?: ArtifactResult['error'],
 ): ArtifactResult {
-  const value: ArtifactResult = { id: artifact.id, label: artifact.label, outcome, path: artifact.path, size: artifact.size, resumedFrom, bytesFetched };
+  const value: ArtifactResult = { id: artifact.id, label: artifact.label, outcome, path: artifact.path, size: artifact.size, resumedFrom, bytesFetched, bytesBySource };
   if (error) value.error = error;
   return value;
 }

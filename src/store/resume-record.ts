@@ -15,23 +15,40 @@ export interface Segment {
 }
 
 /**
+ * Bytes `[start, end)` of a partial file came from `source` (a source's name, as in events).
+ * Kept so that a SHA-256 mismatch can be blamed on the source that served the bytes, and only
+ * its bytes discarded.
+ */
+export interface SourceSpan {
+  start: number;
+  end: number;
+  source: string;
+}
+
+/**
  * What modelhaul remembers about a partial download between runs. It never claims more bytes than
- * have been fdatasync'ed (RESUME-SEMANTICS rule 21), and it is tied to the artifact it was made
- * for: a record whose url, size or sha256 differ from the manifest's is discarded.
+ * have been fdatasync'ed (RESUME-SEMANTICS rule 21). It is tied to the content, not to a URL: a
+ * record is used for an artifact with the same id, SHA-256 and size whatever URL or source the
+ * bytes came from (the bytes of a digest are the same everywhere), and discarded otherwise.
  */
 export interface ResumeRecord {
   format: 'modelhaul-resume';
-  version: 1;
+  version: 2;
   id: string;
-  /** The manifest URL, never a redirect target: signed CDN URLs expire (rule 13). */
-  url: string;
   size: number;
   sha256: string;
-  /** Validators exactly as the server sent them with the bytes on disk. */
+  /**
+   * The location that sent the validators below (a source's URL for this artifact, never a
+   * redirect target): they are sent back as `If-Range` only to that same location.
+   */
+  validatorsFrom?: string | undefined;
+  /** Validators exactly as the source sent them with the bytes on disk. */
   etag?: string | undefined;
   lastModified?: string | undefined;
   date?: string | undefined;
   segments: Segment[];
+  /** Which source served which durable bytes; bytes not listed came from an unknown source. */
+  sources: SourceSpan[];
   updatedAt: string;
 }
 
@@ -41,20 +58,44 @@ const segmentSchema = z.object({
   done: z.number().int().nonnegative(),
 });
 
+const sourceSpanSchema = z.object({
+  start: z.number().int().nonnegative(),
+  end: z.number().int().positive(),
+  source: z.string().min(1),
+});
+
+const common = {
+  format: z.literal('modelhaul-resume'),
+  id: z.string().min(1),
+  size: z.number().int().positive(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  etag: z.string().optional(),
+  lastModified: z.string().optional(),
+  date: z.string().optional(),
+  segments: z.array(segmentSchema).min(1),
+  updatedAt: z.string(),
+};
+
+const versionTwo = z.object({
+  ...common,
+  version: z.literal(2),
+  validatorsFrom: z.string().optional(),
+  sources: z.array(sourceSpanSchema).max(10_000),
+});
+
+// Version 1 (modelhaul 0.1) tied a record to the manifest URL; its validators came from that URL
+// and so did its bytes. Read as version 2 so that upgrading modelhaul costs no partial download.
+const versionOne = z
+  .object({ ...common, version: z.literal(1), url: z.string().min(1) })
+  .transform(({ url, version: _version, ...rest }): ResumeRecord => ({
+    ...rest,
+    version: 2,
+    validatorsFrom: url,
+    sources: rest.segments.filter((s) => s.done > 0).map((s) => ({ start: s.start, end: s.start + s.done, source: originOf(url) })),
+  }));
+
 const resumeRecordSchema = z
-  .object({
-    format: z.literal('modelhaul-resume'),
-    version: z.literal(1),
-    id: z.string().min(1),
-    url: z.string().min(1),
-    size: z.number().int().positive(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    etag: z.string().optional(),
-    lastModified: z.string().optional(),
-    date: z.string().optional(),
-    segments: z.array(segmentSchema).min(1),
-    updatedAt: z.string(),
-  })
+  .union([versionTwo, versionOne])
   .refine((record) => segmentsPartition(record.segments, record.size), {
     message: 'segments do not partition the file',
     path: ['segments'],
@@ -79,24 +120,23 @@ export function durableBytes(segments: readonly Segment[]): number {
 export function newResumeRecord(artifact: Artifact): ResumeRecord {
   return {
     format: 'modelhaul-resume',
-    version: 1,
+    version: 2,
     id: artifact.id,
-    url: artifact.url,
     size: artifact.size,
     sha256: artifact.sha256,
     segments: [{ start: 0, end: artifact.size, done: 0 }],
+    sources: [],
     updatedAt: new Date().toISOString(),
   };
 }
 
-/** True when a record was made for exactly this artifact (same URL, size and SHA-256). */
+/**
+ * True when a record was made for this artifact's content: same id (the staging file's name),
+ * SHA-256 and size. The URL does not matter: a manifest that moves a file to another host, or a
+ * mirror that serves it, continues the same partial download.
+ */
 export function recordMatchesArtifact(record: ResumeRecord, artifact: Artifact): boolean {
-  return (
-    record.id === artifact.id &&
-    record.url === artifact.url &&
-    record.size === artifact.size &&
-    record.sha256 === artifact.sha256
-  );
+  return record.id === artifact.id && record.size === artifact.size && record.sha256 === artifact.sha256;
 }
 
 export function readResumeRecord(file: string): Promise<RecordRead<ResumeRecord>> {
@@ -105,4 +145,12 @@ export function readResumeRecord(file: string): Promise<RecordRead<ResumeRecord>
 
 export async function writeResumeRecord(file: string, record: ResumeRecord): Promise<void> {
   await writeFileAtomic(file, JSON.stringify({ ...record, updatedAt: new Date().toISOString() }) + '\n');
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }

@@ -36,11 +36,14 @@ export interface ResumeRecordJson {
   format: string;
   version: number;
   id: string;
-  url: string;
   size: number;
   sha256: string;
+  /** The location the validators came from (version 2). */
+  validatorsFrom?: string;
   etag?: string;
   segments: Array<{ start: number; end: number; done: number }>;
+  /** Which source wrote which durable bytes (version 2). */
+  sources?: Array<{ start: number; end: number; source: string }>;
 }
 
 export async function readResumeRecord(path: string): Promise<ResumeRecordJson | undefined> {

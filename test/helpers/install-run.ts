@@ -10,6 +10,7 @@ import { runCli, writeManifest, type CliEvent, type CliOptions, type CliResult, 
 import { sha256Hex } from './content.js';
 import { startOrigin, type Origin, type OriginOptions, type RecordedRequest } from './origin.js';
 import { useTempDir } from './tmp.js';
+import type { ResumeRecordJson } from './install-dir.js';
 
 /** An origin that is closed when the test ends. */
 export async function useOrigin(t: TestContext, options?: OriginOptions): Promise<Origin> {
@@ -125,8 +126,8 @@ export async function stagingEntries(bench: InstallBench, id: string): Promise<s
 }
 
 /** The resume record of `id` as JSON, for tests that check what the next run will resume from. */
-export async function readResumeRecordJson(bench: InstallBench, id: string): Promise<{ etag?: string; url: string; segments: Array<{ start: number; end: number; done: number }> }> {
-  return JSON.parse(await readFile(resumeRecordPath(bench, id), 'utf8')) as { etag?: string; url: string; segments: Array<{ start: number; end: number; done: number }> };
+export async function readResumeRecordJson(bench: InstallBench, id: string): Promise<ResumeRecordJson> {
+  return JSON.parse(await readFile(resumeRecordPath(bench, id), 'utf8')) as ResumeRecordJson;
 }
 
 /** Every value the client sent for header `name`, from the raw headers (duplicates kept). */

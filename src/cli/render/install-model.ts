@@ -24,6 +24,8 @@ export interface ArtifactRow {
   /** Bytes reused from an earlier run when this download started. */
   resumedFrom: number;
   connections: number;
+  /** The source the latest attempt downloads from. */
+  source?: string;
   retry?: { attempt: number; delayMs: number; code: string; message: string };
   failure?: { code: string; message: string; hint: string; bytesKept: number; retryable: boolean };
 }
@@ -38,7 +40,7 @@ export class InstallModel {
   dir = '';
   bytesToFetch = 0;
   lockWait: { pid: number; hostname: string; lockPath: string } | undefined;
-  done: { results: ArtifactResult[]; bytesFetched: number; bytesReused: number; elapsedMs: number; ok: boolean } | undefined;
+  done: { results: ArtifactResult[]; bytesFetched: number; bytesReused: number; bytesBySource: Record<string, number>; elapsedMs: number; ok: boolean } | undefined;
 
   apply(event: InstallEvent): void {
     switch (event.event) {
@@ -69,6 +71,7 @@ export class InstallModel {
           row.bytes = event.offset;
           row.resumedFrom = row.resumedFrom > 0 ? Math.min(row.resumedFrom, event.offset) : 0;
           row.connections = event.connections;
+          row.source = event.source;
           delete row.retry;
         });
         break;
@@ -90,6 +93,12 @@ export class InstallModel {
           row.state = 'retrying';
           row.bytesPerSecond = 0;
           row.retry = { attempt: event.attempt, delayMs: event.delayMs, code: event.error.code, message: event.error.message };
+        });
+        break;
+      case 'failover':
+        this.update(event.id, (row) => {
+          row.source = event.to;
+          row.bytesPerSecond = 0;
         });
         break;
       case 'verifying':
@@ -121,7 +130,14 @@ export class InstallModel {
         });
         break;
       case 'done':
-        this.done = { results: event.results, bytesFetched: event.bytesFetched, bytesReused: event.bytesReused, elapsedMs: event.elapsedMs, ok: event.ok };
+        this.done = {
+          results: event.results,
+          bytesFetched: event.bytesFetched,
+          bytesReused: event.bytesReused,
+          bytesBySource: event.bytesBySource,
+          elapsedMs: event.elapsedMs,
+          ok: event.ok,
+        };
         break;
     }
   }

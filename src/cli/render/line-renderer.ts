@@ -32,8 +32,8 @@ export function lineRenderer(write: (line: string) => void, paint: Painter, opti
           break;
         case 'start':
           say(event.offset > 0
-            ? `${name}: resuming from ${formatBytes(event.offset)} of ${formatBytes(event.total)}`
-            : `${name}: downloading ${formatBytes(event.total)}${event.connections > 1 ? ` over ${event.connections} connections` : ''}`);
+            ? `${name}: resuming from ${formatBytes(event.offset)} of ${formatBytes(event.total)} via ${event.source}`
+            : `${name}: downloading ${formatBytes(event.total)} via ${event.source}${event.connections > 1 ? ` over ${event.connections} connections` : ''}`);
           lastProgress.set(event.id, performance.now());
           break;
         case 'progress': {
@@ -48,6 +48,9 @@ export function lineRenderer(write: (line: string) => void, paint: Painter, opti
           break;
         case 'retry':
           say(`${name}: ${event.error.code}: ${event.error.message}; retrying in ${formatDuration(event.delayMs)}`);
+          break;
+        case 'failover':
+          say(`${name}: ${event.from} failed (${event.error.code}: ${event.error.message}); trying ${event.to}`);
           break;
         case 'verifying':
           say(`${name}: verifying SHA-256`);
