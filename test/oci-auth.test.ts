@@ -130,6 +130,7 @@ test('a blob redirected to a storage host is fetched there without the registry\
   const fetched = storage.requests.filter((request) => request.path.startsWith('/storage/'));
   assert.equal(fetched.length, bundle.artifacts.length);
   for (const request of fetched) assert.deepEqual(headerValues(request, 'authorization'), [], 'no Authorization to the storage host');
+  for (const start of eventsOf(install, 'start')) assert.equal(start.source, `oci://${proxy.host}/models/voice`);
   assert.ok(proxy.requests.filter((line) => line.includes('/blobs/sha256:')).length >= bundle.artifacts.length);
 });
 
@@ -162,7 +163,10 @@ test('token auth: tokens are asked for with the repository scope, pull for insta
   const install = await runWithConfig(['install', '--manifest', ref, '--dir', dir, '--json'], config);
   assert.equal(install.code, 0, install.stderr);
   await assertSameFiles(bundle, dir);
-  assert.deepEqual(tokens.requests, [{ user: 'ci', scopes: ['repository:models/voice:pull'], status: 200 }]);
+  // Every file came from the registry (none fell back to its own URL), with pull-only tokens.
+  for (const start of eventsOf(install, 'start')) assert.equal(start.source, `oci://${registry.host}/models/voice`);
+  assert.ok(tokens.requests.length >= 1);
+  for (const request of tokens.requests) assert.deepEqual(request, { user: 'ci', scopes: ['repository:models/voice:pull'], status: 200 });
 
   // A user who may only pull gets a token without push: the registry refuses the upload.
   const readerConfig = await useTempDir(t, 'docker-config-reader');

@@ -101,6 +101,9 @@ test('kill -9 during an install from the registry, then install again: it resume
   assert.equal(resumed.code, 0, resumed.stderr);
   const start = eventsOf(resumed, 'start', 'llm-model')[0]!;
   assert.ok(Number(start.offset) >= 2 * MIB, `resumed from ${String(start.offset)}`);
+  assert.equal(start.source, `oci://${proxy.host}/models/llm`);
+  // The resume asked the registry for the missing bytes only.
+  assert.ok(proxy.requests.filter((line) => line.startsWith('GET /v2/models/llm/blobs/sha256:')).length >= 2);
   const installed = eventsOf(resumed, 'installed', 'llm-model')[0]!;
   assert.equal(Number(installed.resumedFrom) + Number(installed.bytesFetched), BIG[0]!.size);
   await assertSameFiles(bundle, dir);

@@ -42,10 +42,13 @@ test('push to an image-layout folder, then status and install read the bundle fr
   assert.equal(status.code, 0, status.stderr);
   assert.equal((JSON.parse(status.stdout) as { complete: boolean }).complete, true);
 
+  // Offline: the files come from the folder, not from their URLs.
+  await bundle.origin.close();
   const dir = join(bundle.root, 'from-usb');
   const installed = await runCli(['install', '--manifest', `oci-layout:${layout}@${digest}`, '--dir', dir, '--json']);
   assert.equal(installed.code, 0, installed.stderr);
   await assertSameFiles(bundle, dir);
+  for (const start of eventsOf(installed, 'start')) assert.equal(start.source, `oci-layout:${layout}`);
 });
 
 test('an image-layout folder with a damaged manifest blob, or without the named tag, is refused with a clear code', async (t) => {

@@ -31,6 +31,9 @@ test('push then install from the registry: the same bytes, verified, without the
   const pulled = await runCli(['install', '--manifest', ref, '--dir', dir, '--json']);
   assert.equal(pulled.code, 0, pulled.stderr);
   assert.deepEqual(eventsOf(pulled, 'installed').map((event) => event.id).sort(), ['tts-voice', 'tts-voice-config']);
+  const source = `oci://${registry.host}/models/voice`;
+  for (const start of eventsOf(pulled, 'start')) assert.equal(start.source, source);
+  assert.deepEqual(eventsOf(pulled, 'done')[0]!.bytesBySource, { [source]: bundle.artifacts.reduce((sum, artifact) => sum + artifact.size, 0) });
   await assertSameFiles(bundle, dir);
   const verified = await runCli(['verify', '--manifest', ref, '--dir', dir]);
   assert.equal(verified.code, 0, verified.stderr);
@@ -102,6 +105,26 @@ test('a bundle sharing a file with one already pushed uploads only the files tha
   assert.equal(pushed.code, 0, pushed.stderr);
   assert.deepEqual(eventsOf(pushed, 'skipped').map((event) => event.id), ['tts-voice']);
   assert.deepEqual(eventsOf(pushed, 'uploaded').map((event) => event.id), ['config', 'tts-voice-config']);
+});
+
+test('a blob the registry lacks is fetched from the artifact\'s own URL instead, with a failover event', { skip }, async (t) => {
+  const registry = await useRegistry(t);
+  const bundle = await useInstalledBundle(t);
+  assert.equal((await runCli(pushArgs(`oci://${registry.host}/models/voice:1.0`, bundle))).code, 0);
+  const [model, config] = bundle.artifacts;
+  const deleted = await fetch(`${registry.origin}/v2/models/voice/blobs/sha256:${model!.sha256}`, { method: 'DELETE' });
+  assert.equal(deleted.status, 202);
+
+  const dir = join(bundle.root, 'pulled');
+  const pulled = await runCli(['install', '--manifest', `oci://${registry.host}/models/voice:1.0`, '--dir', dir, '--json']);
+  assert.equal(pulled.code, 0, pulled.stderr);
+  await assertSameFiles(bundle, dir);
+  const failover = eventsOf(pulled, 'failover', model!.id)[0]!;
+  assert.equal(failover.from, `oci://${registry.host}/models/voice`);
+  assert.equal(failover.to, bundle.origin.url('/').replace(/\/$/, ''));
+  assert.equal((failover.error as { code: string }).code, 'HTTP_STATUS');
+  const done = eventsOf(pulled, 'done')[0]!;
+  assert.deepEqual(done.bytesBySource, { [`oci://${registry.host}/models/voice`]: config!.size, [String(failover.to)]: model!.size });
 });
 
 test('a manifest whose bytes do not match the pinned digest or Docker-Content-Digest is refused; nothing is installed', { skip }, async (t) => {

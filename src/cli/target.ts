@@ -4,7 +4,6 @@ import { InstallError } from '../errors.js';
 import { loadManifestFile } from '../manifest/parse.js';
 import { BUILTIN_BUNDLES, findBundle } from '../manifest/bundles.js';
 import type { Manifest } from '../manifest/types.js';
-import type { Credentials } from '../http/credentials.js';
 import { isBundleReference } from '../oci/reference.js';
 import { DEFAULT_BUNDLE } from './options.js';
 
@@ -23,8 +22,8 @@ export interface Target {
   /** Where the manifest came from, for messages: a file path or `built-in bundle voice-assistant`. */
   source: string;
   dir: string;
-  /** Authorization for a registry the manifest came from, for fetching its blobs. */
-  credentials?: Credentials | undefined;
+  /** The registry or image-layout folder the manifest came from (`--manifest oci://...`), whose blobs are tried first. */
+  bundleSource?: string | undefined;
 }
 
 /**
@@ -32,8 +31,8 @@ export interface Target {
  * dir (`--dir`, else `MODELHAUL_DIR`, else the bundle's folder in the user's data folder).
  */
 export async function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
-  const { manifest, source, credentials } = await resolveManifest(options, env);
-  return { manifest, source, dir: resolveDir(options.dir, manifest.name, env), credentials };
+  const { manifest, source, bundleSource } = await resolveManifest(options, env);
+  return { manifest, source, dir: resolveDir(options.dir, manifest.name, env), bundleSource };
 }
 
 /**
@@ -43,7 +42,7 @@ export async function resolveTarget(options: TargetOptions, env: NodeJS.ProcessE
 export async function resolveManifest(
   options: TargetOptions,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<{ manifest: Manifest; source: string; credentials?: Credentials | undefined }> {
+): Promise<{ manifest: Manifest; source: string; bundleSource?: string | undefined }> {
   if (options.manifest !== undefined && options.bundle !== undefined) {
     throw new InstallError('MANIFEST_INVALID', 'Give either --manifest or --bundle, not both', {
       hint: 'Use --manifest FILE for your own manifest or --bundle NAME for a built-in one.',
@@ -53,7 +52,7 @@ export async function resolveManifest(
     // Loaded only for a registry or layout: the network and OCI code stay out of a plain `status`.
     const { loadBundleReference } = await import('../oci/load-bundle-reference.js');
     const bundle = await loadBundleReference(options.manifest, { allowHttp: options.allowHttpRegistry ?? false, manifestAllowHttp: options.allowHttp ?? false, env });
-    return { manifest: bundle.manifest, source: `${options.manifest} (${bundle.digest})`, credentials: bundle.credentials };
+    return { manifest: bundle.manifest, source: `${options.manifest} (${bundle.digest})`, bundleSource: options.manifest };
   }
   if (options.manifest !== undefined) {
     const manifest = await loadManifestFile(options.manifest, { allowHttp: options.allowHttp ?? false });

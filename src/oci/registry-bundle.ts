@@ -38,12 +38,6 @@ export interface RegistryBundle {
   image: PulledImage;
   /** The digest of the image manifest that was read (checked against its bytes). */
   digest: string;
-  /** `https://host` (or `http://` on loopback / with allowHttp). */
-  origin: string;
-  /** The absolute URL of an artifact's blob. */
-  blobUrl(sha256: string): string;
-  /** The Authorization value the registry takes for reading blobs of this repository, if any. */
-  authorization: string | undefined;
 }
 
 /** Manifest and config are small JSON documents; anything larger is not a bundle. */
@@ -101,14 +95,7 @@ export async function fetchRegistryBundle(ref: RegistryReference, options: Regis
     const manifest = parseManifestText(configBytes.toString('utf8'), ref.text, { allowHttp: options.manifestAllowHttp ?? allowHttp });
     checkBundleLayers(image, manifest, ref.text);
     const digest = expected ?? sha256Digest(bytes);
-    return {
-      manifest,
-      image,
-      digest,
-      origin: session.origin,
-      blobUrl: (sha256) => session.url(session.repositoryPath(`blobs/sha256:${sha256}`)),
-      authorization: await session.pullAuthorization(),
-    };
+    return { manifest, image, digest };
   } finally {
     await dispatchers.close();
   }

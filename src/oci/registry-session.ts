@@ -1,14 +1,13 @@
 import type { Readable } from 'node:stream';
 import { InstallError } from '../errors.js';
-import { checkUrl } from '../manifest/url-policy.js';
 import type { Dispatchers } from '../http/dispatchers.js';
 import { discard, openResponse, type ResponseHeaders } from '../http/open-response.js';
-import { networkError, redactUrl } from '../http/network-error.js';
-import { findChallenge } from './challenge.js';
+import { networkError } from '../http/network-error.js';
 import type { RegistryCredentials } from './docker-config.js';
-import { readLimited, registryError } from './registry-errors.js';
+import { registryError } from './registry-errors.js';
 import { registryOrigin } from './reference.js';
-import { TokenCache } from './token-cache.js';
+import type { TokenCache } from './token-cache.js';
+import { RegistryAuthorizer } from './registry-auth.js';
 
 /** How to reach one repository of one registry. */
 export interface RegistrySessionOptions {
@@ -49,8 +48,6 @@ export interface RegistryResponse {
   url: string;
 }
 
-type AuthScheme = { scheme: 'anonymous' } | { scheme: 'basic' } | { scheme: 'bearer'; realm: string; service: string };
-
 /**
  * Talks to one repository of a registry: sends requests with the right Authorization, answers
  * the registry's challenge once (Basic, or a Bearer token fetched from the token service for the
@@ -62,19 +59,18 @@ export class RegistrySession {
   readonly origin: string;
   readonly registry: string;
   readonly repository: string;
-  private readonly tokens: TokenCache;
-  private auth: AuthScheme = { scheme: 'anonymous' };
+  private readonly auth: RegistryAuthorizer;
 
   constructor(private readonly options: RegistrySessionOptions) {
     this.origin = registryOrigin(options.registry, options.allowHttp);
     this.registry = options.registry;
     this.repository = options.repository;
-    this.tokens = options.tokens ?? new TokenCache();
+    this.auth = new RegistryAuthorizer({ ...options, ...(options.tokens ? { tokens: options.tokens } : {}) });
   }
 
   /** Whether credentials are known for this registry. */
   get hasCredentials(): boolean {
-    return this.options.credentials !== undefined;
+    return this.auth.hasCredentials;
   }
 
   /** The absolute URL of a path on the registry. */
@@ -105,12 +101,13 @@ export class RegistrySession {
   async send(request: RegistryRequest): Promise<RegistryResponse> {
     const url = this.url(request.url);
     const scope = this.scope(request.push === true);
-    let response = await this.sendOnce(request, url, await this.authorization(scope, request));
+    const { signal } = this.options;
+    const sent = await this.auth.authorization(scope, signal);
+    let response = await this.sendOnce(request, url, sent);
     if (response.status === 401 && new URL(response.url).origin === this.origin) {
-      const retry = this.answerChallenge(response.headers['www-authenticate'], scope);
-      if (retry) {
+      if (this.auth.answerChallenge(response.headers['www-authenticate'], scope, sent)) {
         await discard(response.body);
-        response = await this.sendOnce(request, url, await this.authorization(scope, request));
+        response = await this.sendOnce(request, url, await this.auth.authorization(scope, signal));
       }
     }
     return response;
@@ -132,14 +129,6 @@ export class RegistrySession {
       url: response.url,
       hadCredentials: this.hasCredentials,
     });
-  }
-
-  /**
-   * The Authorization value the registry accepts for reading this repository right now (after at
-   * least one request has met its challenge), for handing to a downloader that sends it itself.
-   */
-  async pullAuthorization(): Promise<string | undefined> {
-    return this.authorization(this.scope(false), { method: 'GET', url: '/v2/', subject: 'access' });
   }
 
   /** The token scope for this repository; none for a session without one (a login check). */
@@ -171,83 +160,6 @@ export class RegistrySession {
       throw networkError(error, url, signal);
     }
   }
-
-  private async authorization(scope: string, request: RegistryRequest): Promise<string | undefined> {
-    const { credentials } = this.options;
-    if (this.auth.scheme === 'basic' && credentials) return basic(credentials);
-    if (this.auth.scheme !== 'bearer') return undefined;
-    const key = { realm: this.auth.realm, service: this.auth.service, scope };
-    const cached = this.tokens.get(key);
-    if (cached !== undefined) return `Bearer ${cached}`;
-    const { token, expiresIn } = await this.fetchToken(this.auth.realm, this.auth.service, scope, request);
-    this.tokens.set(key, token, expiresIn);
-    return `Bearer ${token}`;
-  }
-
-  /** Adopts the scheme a 401 asks for; false when repeating the request cannot help. */
-  private answerChallenge(header: string | undefined, scope: string): boolean {
-    const bearer = findChallenge(header, 'bearer');
-    if (bearer?.params.realm !== undefined) {
-      const realm = bearer.params.realm;
-      const service = bearer.params.service ?? '';
-      const before = this.auth;
-      this.auth = { scheme: 'bearer', realm, service };
-      // A token the registry refused (expired, revoked) or found too narrow is never sent again.
-      const error = bearer.params.error;
-      const hadToken = before.scheme === 'bearer' && before.realm === realm && before.service === service;
-      if (hadToken) this.tokens.delete({ realm, service, scope });
-      return !hadToken || error === 'invalid_token' || error === 'insufficient_scope';
-    }
-    if (findChallenge(header, 'basic') !== undefined && this.options.credentials !== undefined && this.auth.scheme !== 'basic') {
-      this.auth = { scheme: 'basic' };
-      return true;
-    }
-    return false;
-  }
-
-  private async fetchToken(realm: string, service: string, scope: string, request: RegistryRequest): Promise<{ token: string; expiresIn: number | undefined }> {
-    const policy = checkUrl(realm, { allowHttp: this.options.allowHttp });
-    if (!policy.ok) {
-      throw new InstallError('AUTH_REQUIRED', `${this.registry} sends for tokens to ${redactUrl(realm)}, which modelhaul will not use: ${policy.reason}`, {
-        details: { registry: this.registry, realm: redactUrl(realm) },
-      });
-    }
-    const url = new URL(realm);
-    if (service !== '') url.searchParams.set('service', service);
-    if (scope !== '') url.searchParams.append('scope', scope);
-    const headers: Record<string, string> = { 'user-agent': this.options.userAgent, accept: 'application/json' };
-    const { credentials, dispatchers, signal, allowHttp } = this.options;
-    if (credentials) headers.authorization = basic(credentials);
-    // The token service is asked directly, and the user's password goes to the realm only.
-    const opened = await openResponse({ url: url.href, headers, allowHttp, dispatchers, signal, credentials: undefined });
-    if (opened.status !== 200) {
-      throw await registryError(opened.status, opened.headers, opened.body, {
-        registry: this.registry,
-        repository: this.repository,
-        subject: `a token (${scope})`,
-        url: opened.url,
-        hadCredentials: credentials !== undefined,
-      });
-    }
-    let json: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    try {
-      json = JSON.parse(await readLimited(opened.body)) as typeof json;
-    } catch {
-      json = {};
-    }
-    const token = typeof json.token === 'string' && json.token !== '' ? json.token : json.access_token;
-    if (typeof token !== 'string' || token === '') {
-      throw new InstallError('HTTP_STATUS', `The token service of ${this.registry} answered without a token for ${request.subject}`, {
-        hint: 'The registry\'s token service is misconfigured; tell its operator.',
-        details: { registry: this.registry, realm: redactUrl(realm) },
-      });
-    }
-    return { token, expiresIn: typeof json.expires_in === 'number' ? json.expires_in : undefined };
-  }
-}
-
-function basic(credentials: RegistryCredentials): string {
-  return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
 }
 
 function flatten(raw: Record<string, string | string[] | undefined>): ResponseHeaders {

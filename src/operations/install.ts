@@ -14,6 +14,7 @@ import { ArtifactTransfer, type TransferSettings } from '../download/artifact-tr
 import { Dispatchers } from '../http/dispatchers.js';
 import type { HttpContext } from '../sources/http-location.js';
 import { manifestUrlSource } from '../sources/manifest-url-source.js';
+import { bundleSource } from '../sources/bundle-source.js';
 import type { ArtifactSource, SourceLocation } from '../sources/source.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
@@ -54,6 +55,15 @@ export interface InstallOptions {
   allowHttp?: boolean;
   /** Authorization header values by exact origin, e.g. `{ 'https://huggingface.co': 'Bearer hf_...' }`. */
   credentials?: Credentials;
+  /**
+   * Where the manifest came from, when that is an OCI registry (`oci://HOST/REPO:TAG`) or an
+   * image-layout folder (`oci-layout:PATH`): every artifact is fetched from its blob there first
+   * (docs/oci-layout.md), then from its own URL. Registry credentials come from the Docker config
+   * file (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`).
+   */
+  bundleSource?: string;
+  /** The environment `DOCKER_CONFIG` is read from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
   /**
    * How long to wait for another process installing into the same dir. Default: as long as that
    * process is alive on this host; 60 s when it runs on another host (its liveness cannot be checked).
@@ -101,6 +111,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const started = performance.now();
   const emit = (event: InstallEvent): void => options.onEvent?.(event);
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
+  const fromBundle = options.bundleSource === undefined ? undefined : await bundleSource(options.bundleSource, { allowHttp: options.allowHttp ?? false, env: options.env });
   const signal = options.signal ?? new AbortController().signal;
   const layout = installLayout(options.dir);
   if (signal.aborted) throw abortedError(signal);
@@ -156,7 +167,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
         allowHttp: options.allowHttp ?? false,
         userAgent: `modelhaul/${MODELHAUL_VERSION}`,
       };
-      const sources: ArtifactSource[] = [manifestUrlSource(http)];
+      const sources: ArtifactSource[] = [...(fromBundle ? [fromBundle(http)] : []), manifestUrlSource(http)];
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,
