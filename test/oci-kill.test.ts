@@ -8,12 +8,21 @@ import { join } from 'node:path';
 import { runCli, spawnCli, waitForEvent, waitForExit } from './helpers/cli.js';
 import { registrySkipReason, useRegistry } from './helpers/registry.js';
 import { startRegistryProxy } from './helpers/registry-proxy.js';
-import { assertSameFiles, pushArgs, useInstalledBundle, type BundleFile } from './helpers/oci-bundle.js';
+import { assertSameFiles, pushArgs, useInstalledBundle, type BundleFile, type InstalledBundle } from './helpers/oci-bundle.js';
 import { eventsOf } from './helpers/install-run.js';
 
 const skip = registrySkipReason();
 const MIB = 1024 * 1024;
 const BIG: BundleFile[] = [{ id: 'llm-model', size: 8 * MIB + 123, path: 'llm/model.gguf', kind: 'llm' }];
+
+/** With the files' own URLs gone, installs `ref` into a fresh dir and compares every file. */
+async function assertPullsBack(bundle: InstalledBundle, ref: string): Promise<void> {
+  await bundle.origin.close();
+  const dir = join(bundle.root, 'pulled');
+  const pulled = await runCli(['install', '--manifest', ref, '--dir', dir, '--json']);
+  assert.equal(pulled.code, 0, pulled.stderr);
+  await assertSameFiles(bundle, dir);
+}
 
 test('kill -9 during a push, then push again: the bundle is complete and installs byte for byte', { skip }, async (t) => {
   const registry = await useRegistry(t);
@@ -43,11 +52,7 @@ test('kill -9 during a push, then push again: the bundle is complete and install
   // No upload record is left behind.
   assert.deepEqual(await readdir(join(bundle.dir, '.modelhaul', 'uploads')).catch(() => []), []);
 
-  await bundle.origin.close();
-  const dir = join(bundle.root, 'pulled');
-  const pulled = await runCli(['install', '--manifest', `oci://${registry.host}/models/llm:1.0`, '--dir', dir, '--json']);
-  assert.equal(pulled.code, 0, pulled.stderr);
-  await assertSameFiles(bundle, dir);
+  await assertPullsBack(bundle, `oci://${registry.host}/models/llm:1.0`);
 });
 
 test('an upload cut off between chunks is continued by the next run from where the registry stands', { skip }, async (t) => {
@@ -74,11 +79,7 @@ test('an upload cut off between chunks is continued by the next run from where t
   assert.ok(proxy.requests.some((line) => line.startsWith('GET /v2/models/llm/blobs/uploads/')), proxy.requests.join('\n'));
   assert.equal(proxy.requests.filter((line) => line === 'POST /v2/models/llm/blobs/uploads/').length, 2, proxy.requests.join('\n'));
 
-  await bundle.origin.close();
-  const dir = join(bundle.root, 'pulled');
-  const pulled = await runCli(['install', '--manifest', `oci://${registry.host}/models/llm:1.0`, '--dir', dir, '--json']);
-  assert.equal(pulled.code, 0, pulled.stderr);
-  await assertSameFiles(bundle, dir);
+  await assertPullsBack(bundle, `oci://${registry.host}/models/llm:1.0`);
 });
 
 test('kill -9 during an install from the registry, then install again: it resumes the blob with Range', { skip }, async (t) => {

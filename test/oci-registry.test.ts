@@ -12,7 +12,7 @@ import { eventsOf } from './helpers/install-run.js';
 
 const skip = registrySkipReason();
 
-test('push then install from the registry: the same bytes, verified, without the artifacts\' own URLs', { skip }, async (t) => {
+test('push then install from the registry: an OCI artifact with raw layers, installed byte for byte from its blobs', { skip }, async (t) => {
   const registry = await useRegistry(t);
   const bundle = await useInstalledBundle(t);
   const ref = `oci://${registry.host}/models/voice:1.0`;
@@ -25,31 +25,7 @@ test('push then install from the registry: the same bytes, verified, without the
   const pushedEvent = eventsOf(pushed, 'pushed')[0]!;
   assert.equal(pushedEvent.digest, done.digest);
 
-  // The origin the files came from is gone: every byte must come from the registry.
-  await bundle.origin.close();
-  const dir = join(bundle.root, 'pulled');
-  const pulled = await runCli(['install', '--manifest', ref, '--dir', dir, '--json']);
-  assert.equal(pulled.code, 0, pulled.stderr);
-  assert.deepEqual(eventsOf(pulled, 'installed').map((event) => event.id).sort(), ['tts-voice', 'tts-voice-config']);
-  const source = `oci://${registry.host}/models/voice`;
-  for (const start of eventsOf(pulled, 'start')) assert.equal(start.source, source);
-  assert.deepEqual(eventsOf(pulled, 'done')[0]!.bytesBySource, { [source]: bundle.artifacts.reduce((sum, artifact) => sum + artifact.size, 0) });
-  await assertSameFiles(bundle, dir);
-  const verified = await runCli(['verify', '--manifest', ref, '--dir', dir]);
-  assert.equal(verified.code, 0, verified.stderr);
-
-  // By digest too: the reference printed by push names exactly this bundle.
-  const byDigest = await runCli(['status', '--manifest', `oci://${registry.host}/models/voice@${String(done.digest)}`, '--dir', dir, '--json']);
-  assert.equal(byDigest.code, 0, byDigest.stderr);
-  assert.equal((JSON.parse(byDigest.stdout) as { complete: boolean }).complete, true);
-});
-
-test('the registry holds an OCI artifact oras and ModelPack tools read: artifactType, raw layers, titles and paths', { skip }, async (t) => {
-  const registry = await useRegistry(t);
-  const bundle = await useInstalledBundle(t);
-  const pushed = await runCli(pushArgs(`oci://${registry.host}/models/voice:1.0`, bundle));
-  assert.equal(pushed.code, 0, pushed.stderr);
-
+  // What the registry holds is an OCI artifact that oras and ModelPack tools read.
   const response = await fetch(`${registry.origin}/v2/models/voice/manifests/1.0`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
   assert.equal(response.headers.get('content-type'), 'application/vnd.oci.image.manifest.v1+json');
   const image = (await response.json()) as {
@@ -76,6 +52,24 @@ test('the registry holds an OCI artifact oras and ModelPack tools read: artifact
   const configBlob = (await (await fetch(`${registry.origin}/v2/models/voice/blobs/${image.config.digest}`)).json()) as { name: string; artifacts: unknown[] };
   assert.equal(configBlob.name, 'test-bundle');
   assert.deepEqual(configBlob.artifacts, bundle.artifacts);
+
+  // The origin the files came from is gone: every byte must come from the registry.
+  await bundle.origin.close();
+  const dir = join(bundle.root, 'pulled');
+  const pulled = await runCli(['install', '--manifest', ref, '--dir', dir, '--json']);
+  assert.equal(pulled.code, 0, pulled.stderr);
+  assert.deepEqual(eventsOf(pulled, 'installed').map((event) => event.id).sort(), ['tts-voice', 'tts-voice-config']);
+  const source = `oci://${registry.host}/models/voice`;
+  for (const start of eventsOf(pulled, 'start')) assert.equal(start.source, source);
+  assert.deepEqual(eventsOf(pulled, 'done')[0]!.bytesBySource, { [source]: bundle.artifacts.reduce((sum, artifact) => sum + artifact.size, 0) });
+  await assertSameFiles(bundle, dir);
+  const verified = await runCli(['verify', '--manifest', ref, '--dir', dir]);
+  assert.equal(verified.code, 0, verified.stderr);
+
+  // By digest too: the reference printed by push names exactly this bundle.
+  const byDigest = await runCli(['status', '--manifest', `oci://${registry.host}/models/voice@${String(done.digest)}`, '--dir', dir, '--json']);
+  assert.equal(byDigest.code, 0, byDigest.stderr);
+  assert.equal((JSON.parse(byDigest.stdout) as { complete: boolean }).complete, true);
 });
 
 test('blobs the registry has are not sent again; pushing the same bundle twice gives the same digest', { skip }, async (t) => {
