@@ -65,6 +65,8 @@ test('htpasswd: without credentials push and install say that credentials are ne
   const install = await runWithConfig(['install', '--manifest', ref, '--dir', join(bundle.root, 'x'), '--json'], config);
   assert.equal(install.code, 1);
   assert.equal(errorEvent(install).code, 'AUTH_REQUIRED');
+  // The registry's own error code travels in the details.
+  assert.equal((errorEvent(install).error as { details: { registryCodes: string } }).details.registryCodes, 'UNAUTHORIZED');
 });
 
 test('htpasswd: login refuses a wrong password and saves nothing; the right one is saved where docker reads it, then push and install work; logout removes it', { skip: registrySkipReason('htpasswd') }, async (t) => {

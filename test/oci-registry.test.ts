@@ -142,9 +142,15 @@ test('a manifest whose bytes do not match the pinned digest or Docker-Content-Di
   }
 });
 
-test('a registry that is down: install and push fail with a retryable NETWORK error naming the registry', { skip }, async (t) => {
+test('an unknown tag is NOT_FOUND with the registry\'s own code; a registry that is down gives a retryable NETWORK error naming it', { skip }, async (t) => {
   const registry = await useRegistry(t);
   const bundle = await useInstalledBundle(t);
+  const unknown = await runCli(['install', '--manifest', `oci://${registry.host}/models/voice:nope`, '--dir', join(bundle.root, 'x'), '--json']);
+  assert.equal(unknown.code, 1);
+  const notFound = unknown.events.find((event) => event.event === 'error')!;
+  assert.equal(notFound.code, 'NOT_FOUND');
+  assert.match(String((notFound.error as { details: { registryCodes: string } }).details.registryCodes), /NAME_UNKNOWN|MANIFEST_UNKNOWN/);
+
   await registry.kill();
   const install = await runCli(['install', '--manifest', `oci://${registry.host}/models/voice:1.0`, '--dir', join(bundle.root, 'x'), '--json']);
   assert.equal(install.code, 1);
