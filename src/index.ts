@@ -50,3 +50,16 @@ export type { PushEvent, PushEventName, PlannedBlob } from './oci/push-events.js
 export type { PushedBlob } from './oci/blob-source.js';
 export { loadBundleReference, type ReferencedBundle, type LoadBundleOptions } from './oci/load-bundle-reference.js';
 export { parseBundleReference, isBundleReference, type BundleReference, type RegistryReference, type LayoutReference } from './oci/reference.js';
+export { createModelLifecycle } from './lifecycle/create-lifecycle.js';
+export type { LifecycleOptions, ModelLifecycle, PowerEvent, WhenReadyOptions } from './lifecycle/options.js';
+export type { LifecycleClock } from './lifecycle/clock.js';
+export { defaultShouldRetry, defaultRetryDelay, DEFAULT_MAX_ATTEMPTS, type ShouldRetry, type RetryDelay } from './lifecycle/retry-policy.js';
+export type {
+  LifecycleSnapshot,
+  LifecyclePhase,
+  ArtifactPhase,
+  ArtifactSnapshot,
+  CapabilitySnapshot,
+  LifecycleError,
+  LifecycleBlock,
+} from './lifecycle/snapshot.js';

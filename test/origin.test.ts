@@ -492,6 +492,26 @@ test('hold sends the head, then the body only once its promise resolves', async 
   assert.equal(complete, true);
 });
 
+test('peakConcurrent counts the requests to one path that were open at the same moment', async (t) => {
+  const server = await origin(t);
+  server.serve('/other', CONTENT);
+  await get(server.url('/file'));
+  await get(server.url('/file'));
+  assert.equal(server.peakConcurrent('/file'), 1, 'one after the other');
+  let release = (): void => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  server.script('/file', { kind: 'hold', until: gate }, { kind: 'hold', until: gate });
+  const both = [open(server.url('/file')), open(server.url('/file'))];
+  await Promise.all(both);
+  await get(server.url('/other'));
+  assert.equal(server.peakConcurrent('/file'), 2, 'both held at once');
+  assert.equal(server.peakConcurrent('/other'), 1);
+  assert.equal(server.peakConcurrent(), 3, 'over every path');
+  release();
+  await Promise.all(both.map(async (response) => collect(await response)));
+  assert.equal(server.peakConcurrent('/missing'), 0);
+});
+
 test('close() is quick with stalled, silent and trickling connections open', async () => {
   const server = await startOrigin({ throttleBytesPerSecond: 1 });
   server.serve('/file', CONTENT);

@@ -120,4 +120,10 @@ export interface LifecycleSnapshot {
   artifacts: ArtifactSnapshot[];
   /** Epoch milliseconds when this snapshot was made. */
   at: number;
+  /**
+   * Counts up by one with every snapshot a lifecycle makes. Snapshots that reach a UI by two paths
+   * (pushed to a listener, and returned by an action over IPC or HTTP) can arrive out of order: a
+   * UI keeps the one with the highest sequence.
+   */
+  sequence: number;
 }

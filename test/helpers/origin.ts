@@ -112,6 +112,12 @@ export interface Origin {
   requestsFor(path: string): RecordedRequest[];
   /** Body bytes handed to the kernel, for one path or in total. */
   bytesSent(path?: string): number;
+  /**
+   * The most requests to `path` (or to any path) that were open at the same moment, from arrival
+   * until their response closed: how a test sees, from outside, that two downloads of one file
+   * overlapped.
+   */
+  peakConcurrent(path?: string): number;
   /** Stops listening and destroys every connection, stalled ones included. */
   close(): Promise<void>;
 }
@@ -163,6 +169,10 @@ class TestOrigin implements Origin {
   private readonly files = new Map<string, StoredFile>();
   private readonly scripted = new Map<string, Misbehaviour[]>();
   private readonly permanent = new Map<string, Misbehaviour>();
+  private readonly open = new Map<string, number>();
+  private readonly peaks = new Map<string, number>();
+  private openTotal = 0;
+  private peakTotal = 0;
   private port = 0;
 
   constructor(private readonly throttleBytesPerSecond: number | undefined) {
@@ -230,6 +240,21 @@ class TestOrigin implements Origin {
     return requests.reduce((total, request) => total + request.bytesSent, 0);
   }
 
+  peakConcurrent(path?: string): number {
+    return path === undefined ? this.peakTotal : (this.peaks.get(path) ?? 0);
+  }
+
+  private countOpen(path: string, res: ServerResponse): void {
+    const open = (this.open.get(path) ?? 0) + 1;
+    this.open.set(path, open);
+    this.peaks.set(path, Math.max(open, this.peaks.get(path) ?? 0));
+    this.peakTotal = Math.max(++this.openTotal, this.peakTotal);
+    res.once('close', () => {
+      this.open.set(path, (this.open.get(path) ?? 1) - 1);
+      this.openTotal--;
+    });
+  }
+
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const socket of this.sockets) socket.destroy();
@@ -264,6 +289,7 @@ class TestOrigin implements Origin {
       bytesSent: 0,
     };
     this.requests.push(record);
+    this.countOpen(path, res);
 
     const controller = new AbortController();
     res.once('close', () => controller.abort());
