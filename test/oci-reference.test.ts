@@ -120,3 +120,16 @@ test('Docker config: auths by host or URL key, credential helpers and identity t
   await writeFile(join(dir, 'config.json'), '{ not json');
   await assert.rejects(readRegistryCredentials('r.example', env), (error: unknown) => error instanceof InstallError && error.code === 'FILESYSTEM');
 });
+
+test('push and login: a bad reference or a missing password is bad usage, exit 2, without a stack trace', async (t) => {
+  const { runCli } = await import('./helpers/cli.js');
+  const dir = await useTempDir(t, 'oci-usage');
+  const badReference = await runCli(['push', 'oci://127.0.0.1:5000/Models:1', '--bundle', 'voice-assistant', '--dir', dir]);
+  assert.equal(badReference.code, 2, badReference.stderr);
+  assert.match(badReference.stderr, /MANIFEST_INVALID: oci:\/\/127\.0\.0\.1:5000\/Models:1: repository "Models"/);
+  assert.doesNotMatch(badReference.stderr, /^\s+at /m);
+
+  const noPassword = await runCli(['login', '127.0.0.1:5000', '-u', 'alice'], { env: { DOCKER_CONFIG: dir } });
+  assert.equal(noPassword.code, 2, noPassword.stderr);
+  assert.match(noPassword.stderr, /--password-stdin/);
+});
