@@ -79,6 +79,15 @@ test('an upload cut off between chunks is continued by the next run from where t
   assert.ok(proxy.requests.some((line) => line.startsWith('GET /v2/models/llm/blobs/uploads/')), proxy.requests.join('\n'));
   assert.equal(proxy.requests.filter((line) => line === 'POST /v2/models/llm/blobs/uploads/').length, 2, proxy.requests.join('\n'));
 
+  // Within one run, a retry continues the same session too.
+  const second = await startRegistryProxy(registry.host, { dropPatchNumber: 3 });
+  t.after(() => second.close());
+  const retried = await runCli(pushArgs(`oci://${second.host}/models/llm-again:1.0`, bundle, '--chunk-bytes', String(MIB)));
+  assert.equal(retried.code, 0, retried.stderr);
+  assert.equal(eventsOf(retried, 'retry', 'llm-model').length, 1);
+  assert.deepEqual(eventsOf(retried, 'start', 'llm-model').map((event) => event.offset), [0, 2 * MIB]);
+  assert.equal(eventsOf(retried, 'uploaded', 'llm-model')[0]!.resumedFrom, 2 * MIB);
+
   await assertPullsBack(bundle, `oci://${registry.host}/models/llm:1.0`);
 });
 

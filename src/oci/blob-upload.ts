@@ -6,7 +6,7 @@ import { InstallError } from '../errors.js';
 import { readJsonRecord } from '../store/json-record.js';
 import { removeFile, writeFileAtomic } from '../store/durable-fs.js';
 import { discard } from '../http/open-response.js';
-import type { RegistrySession } from './registry-session.js';
+import type { RegistryRequest, RegistryResponse, RegistrySession } from './registry-session.js';
 
 /**
  * What modelhaul remembers of an unfinished blob upload, so that a push killed half-way continues
@@ -88,8 +88,7 @@ export async function uploadBlob(upload: BlobUpload): Promise<BlobUploadResult> 
     const start = state.offset;
     const end = Math.min(upload.size, start + upload.chunkBytes);
     if (start === 0 && end === upload.size) break; // small enough for one PUT
-    const response = await session.expect(
-      {
+    const response = await expectOrResync(session, upload.digest, {
         method: 'PATCH',
         url: state.location,
         push: true,
@@ -100,9 +99,7 @@ export async function uploadBlob(upload: BlobUpload): Promise<BlobUploadResult> 
         },
         body: () => upload.read(start, end),
         subject: `upload of ${upload.digest}`,
-      },
-      [202],
-    );
+      });
     await discard(response.body);
     const confirmed = confirmedEnd(response.headers.range) ?? end;
     if (confirmed !== end) {
@@ -135,6 +132,23 @@ export async function uploadBlob(upload: BlobUpload): Promise<BlobUploadResult> 
   upload.onProgress?.(upload.size);
   await removeFile(upload.recordPath).catch(() => undefined);
   return { resumedFrom, bytesSent };
+}
+
+/**
+ * A PATCH answered 202, or an error. A 416 means the registry's session stands at another offset
+ * than the record (a chunk it got although the answer was lost): retryable, since the next
+ * attempt asks the registry where it stands and goes on from there.
+ */
+async function expectOrResync(session: RegistrySession, digest: string, request: RegistryRequest): Promise<RegistryResponse> {
+  const response = await session.send(request);
+  if (response.status === 202) return response;
+  const failure = await session.failure(response, `upload of ${digest}`);
+  if (response.status !== 416) throw failure;
+  throw new InstallError('HTTP_STATUS', `${failure.message}: the registry holds another part of the upload than recorded`, {
+    retryable: true,
+    hint: 'modelhaul asks the registry where the upload stands and goes on from there; run the same command again if this persists.',
+    details: failure.details,
+  });
 }
 
 /** The record file of an upload: one per registry, repository and digest. */

@@ -147,6 +147,8 @@ async function pushToRegistry(
         continue;
       }
       const sent = await withRetries(blob, options, signal, emit, async (attempt) => {
+        // An upload whose closing answer was lost may be complete in the registry already.
+        if (attempt > 1 && (await hasBlob(session, blob))) return { resumedFrom: blob.size, bytesSent: 0 };
         await requireStillInstalled(layout, blob.artifact);
         const blobStarted = performance.now();
         const meter = new ProgressMeter();
