@@ -212,16 +212,38 @@ test('token auth: a cached token the registry refuses as invalid_token is droppe
   assert.equal(tokens.requests.length, 2, 'a good token is reused from the cache');
 });
 
-test('a credential helper named in the Docker config gets a clear AUTH_REQUIRED naming it', { skip: registrySkipReason() }, async (t) => {
-  const registry = await useRegistry(t);
+test('credential helpers: one that is installed gives the credentials, as for docker; one that is not gets AUTH_REQUIRED naming it', { skip: registrySkipReason('htpasswd') }, async (t) => {
+  const registry = await useRegistry(t, { kind: 'htpasswd', users: { alice: 'correct horse' } });
   const bundle = await useInstalledBundle(t);
   const config = await useTempDir(t, 'docker-config');
-  await mkdir(config, { recursive: true });
-  await writeFile(join(config, 'config.json'), JSON.stringify({ credHelpers: { [registry.host]: 'secretservice' } }));
-  const result = await runWithConfig(['install', '--manifest', `oci://${registry.host}/models/voice:1.0`, '--dir', join(bundle.root, 'x'), '--json'], config);
-  assert.equal(result.code, 1);
-  const error = errorEvent(result);
+  // A helper speaking docker's protocol: the registry on stdin, JSON on stdout, or "not found".
+  const bin = join(config, 'bin');
+  await mkdir(bin);
+  const helper = join(bin, 'docker-credential-modelhaul-test');
+  await writeFile(helper, `#!/bin/sh
+read -r host
+if [ "$1" = get ] && [ "$host" = "${registry.host}" ]; then
+  printf '{"ServerURL":"%s","Username":"alice","Secret":"correct horse"}' "$host"
+else
+  echo "credentials not found in native keychain"; exit 1
+fi
+`, { mode: 0o755 });
+  const env = { PATH: `${bin}:${process.env.PATH ?? ''}` };
+  await writeFile(join(config, 'config.json'), JSON.stringify({ credsStore: 'modelhaul-test' }));
+  const ref = `oci://${registry.host}/models/voice:1.0`;
+  const pushed = await runWithConfig(pushArgs(ref, bundle), config, { env });
+  assert.equal(pushed.code, 0, pushed.stderr);
+  const dir = join(bundle.root, 'pulled');
+  const installed = await runWithConfig(['install', '--manifest', ref, '--dir', dir, '--json'], config, { env });
+  assert.equal(installed.code, 0, installed.stderr);
+  await assertSameFiles(bundle, dir);
+
+  // credHelpers names a helper for this registry that is not installed.
+  await writeFile(join(config, 'config.json'), JSON.stringify({ credsStore: 'modelhaul-test', credHelpers: { [registry.host]: 'secretservice' } }));
+  const missing = await runWithConfig(['install', '--manifest', ref, '--dir', join(bundle.root, 'x'), '--json'], config, { env });
+  assert.equal(missing.code, 1);
+  const error = errorEvent(missing);
   assert.equal(error.code, 'AUTH_REQUIRED');
-  assert.match(String(error.message), /docker-credential-secretservice/);
+  assert.match(String(error.message), /docker-credential-secretservice .*is not installed/);
   assert.match(String(error.hint), /modelhaul login/);
 });

@@ -89,7 +89,7 @@ test('the token cache keys by realm, service and scope, and forgets a token befo
   assert.equal(cache.get(pull), undefined);
 });
 
-test('Docker config: auths by host or URL key, credential helpers and identity tokens refused with a coded error', async (t) => {
+test('Docker config: auths by host or URL key; a missing helper named for the registry and identity tokens refused with a coded error', async (t) => {
   const dir = await useTempDir(t, 'docker-config');
   const env = { DOCKER_CONFIG: dir };
   const auth = (value: string): string => Buffer.from(value).toString('base64');
@@ -107,7 +107,9 @@ test('Docker config: auths by host or URL key, credential helpers and identity t
   assert.equal(found?.username, 'alice');
   assert.equal(found?.password, 'pa:ss');
   assert.equal(await readRegistryCredentials('elsewhere.example', env), undefined);
-  for (const [host, pattern] of [['store.example', /docker-credential-desktop/], ['helper.example', /docker-credential-ecr-login/], ['token.example', /identity token/]] as const) {
+  // The default store is not installed here: anonymous, like a registry without an entry.
+  assert.equal(await readRegistryCredentials('store.example', env), undefined);
+  for (const [host, pattern] of [['helper.example', /docker-credential-ecr-login .*is not installed/], ['token.example', /identity token/]] as const) {
     await assert.rejects(readRegistryCredentials(host, env), (error: unknown) => error instanceof InstallError && error.code === 'AUTH_REQUIRED' && pattern.test(error.message), host);
   }
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { InstallError } from '../errors.js';
 import { writeFileAtomic } from '../store/durable-fs.js';
 import { fsError, hasErrorCode } from '../store/fs-error.js';
+import { credentialsFromHelper } from './credential-helper.js';
 
 /** A user name and password (or token) for one registry. */
 export interface RegistryCredentials {
@@ -27,22 +28,23 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The credentials the Docker config file holds for `registry` (`host[:port]`), from its `auths`
- * entry with a base64 `auth` (what `docker login` writes without a credential store). Undefined
- * when the file or the entry is absent: the registry is then used anonymously.
+ * The credentials the Docker config file gives for `registry` (`host[:port]`), looked up as docker
+ * does: a credential helper named for the registry in `credHelpers`; else the `auths` entry with a
+ * base64 `auth` (what `docker login` writes without a credential store); else the `credsStore`
+ * helper (an uninstalled one is passed over). Undefined when none has any: the registry is then
+ * used anonymously. Unlike docker, an `auths` entry with `auth` wins over `credsStore`, so that
+ * `modelhaul login` works on a machine whose docker keeps its credentials in a keychain.
  *
- * @throws {InstallError} `AUTH_REQUIRED` when the entry lives in a credential helper
- *   (`credHelpers`, or `credsStore` with an empty `auths` entry) or is an identity token, which
- *   modelhaul does not read; `FILESYSTEM` for an unreadable or malformed file.
+ * @throws {InstallError} `AUTH_REQUIRED` for an identity token, which modelhaul does not use, or a
+ *   helper that is missing or fails; `FILESYSTEM` for an unreadable or malformed file.
  */
 export async function readRegistryCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<FoundCredentials | undefined> {
   const file = dockerConfigPath(env);
   const config = await readConfig(file);
   if (config === undefined) return undefined;
   const helper = stringField(objectField(config, 'credHelpers'), registry);
-  if (helper !== undefined) throw helperError(registry, helper, file, 'credHelpers');
+  if (helper !== undefined) return withFile(await credentialsFromHelper(helper, registry, env, file), file);
   const entry = findAuthEntry(objectField(config, 'auths'), registry);
-  if (entry === undefined) return undefined;
   const auth = stringField(entry, 'auth');
   if (auth !== undefined && auth !== '') return { ...decodeAuth(auth, registry, file), file };
   if (stringField(entry, 'identitytoken') !== undefined) {
@@ -52,8 +54,14 @@ export async function readRegistryCredentials(registry: string, env: NodeJS.Proc
     });
   }
   const store = stringField(config, 'credsStore');
-  if (store !== undefined) throw helperError(registry, store, file, 'credsStore');
+  // The default store of a config copied from another machine may not be installed here: that
+  // must not stop anonymous pulls; a registry that wants credentials still says so with a 401.
+  if (store !== undefined && store !== '') return withFile(await credentialsFromHelper(store, registry, env, file, { missingIsAnonymous: true }), file);
   return undefined;
+}
+
+function withFile(credentials: RegistryCredentials | undefined, file: string): FoundCredentials | undefined {
+  return credentials === undefined ? undefined : { ...credentials, file };
 }
 
 /**
@@ -132,17 +140,6 @@ function decodeAuth(auth: string, registry: string, file: string): RegistryCrede
   const colon = decoded.indexOf(':');
   if (colon <= 0) throw malformed(file, `auths entry for ${registry}: "auth" is not base64 of user:password`);
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-function helperError(registry: string, helper: string, file: string, field: string): InstallError {
-  return new InstallError(
-    'AUTH_REQUIRED',
-    `The credentials for ${registry} are kept by the credential helper docker-credential-${helper} (${field} in ${file}), which modelhaul does not run`,
-    {
-      hint: `Store them in the config file itself with \`modelhaul login ${registry}\` (it writes "auths"), or use a DOCKER_CONFIG folder without a credential helper.`,
-      details: { registry, file, helper },
-    },
-  );
 }
 
 function malformed(file: string, reason: string): InstallError {
