@@ -26,6 +26,13 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    // The download modal runs in browsers: nothing from Node, nothing from npm.
+    files: ['src/ui/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\.)', message: 'src/ui runs in a browser: import only relative modules (types from the rest of src are fine).' }] }],
+    },
+  },
+  {
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
   },

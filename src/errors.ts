@@ -99,7 +99,9 @@ function definedOnly(details: ErrorDetails): ErrorDetails {
 function describeCause(cause: unknown): SerializedInstallError['cause'] | undefined {
   if (cause === undefined || cause === null) return undefined;
   if (cause instanceof Error) {
-    const code = (cause as NodeJS.ErrnoException).code;
+    // A structural look rather than NodeJS.ErrnoException: this file is also compiled for the
+    // browser (the download modal imports the snapshot types), where Node's types do not exist.
+    const code = (cause as { code?: unknown }).code;
     return typeof code === 'string'
       ? { name: cause.name, message: cause.message, code }
       : { name: cause.name, message: cause.message };

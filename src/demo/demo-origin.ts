@@ -17,7 +17,18 @@ export interface DemoOrigin {
   serve(path: string, file: DemoFile, etag: string): void;
   /** Requests received so far, oldest first (at most the last {@link MAX_LOGGED}). */
   readonly requests: readonly DemoRequest[];
+  /** Faults to play, switched on and off while the origin runs (the browser demo's switches). */
+  readonly faults: DemoFaults;
+  /** Drops every open connection at once, as a lost Wi-Fi link does. */
+  cutConnections(): void;
   close(): Promise<void>;
+}
+
+export interface DemoFaults {
+  /** Every new connection is dropped before an answer: the network is down. */
+  refuse: boolean;
+  /** Responses stop sending bytes (the connection stays open): a stall. */
+  stall: boolean;
 }
 
 export interface DemoRequest {
@@ -38,13 +49,18 @@ export async function startDemoOrigin(options: { bytesPerSecond: number }): Prom
   const files = new Map<string, { file: DemoFile; etag: string }>();
   const requests: DemoRequest[] = [];
   const pacer = new Pacer(options.bytesPerSecond);
+  const faults: DemoFaults = { refuse: false, stall: false };
   const server = createServer((req, res) => {
+    if (faults.refuse) {
+      req.socket.destroy();
+      return;
+    }
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const served = files.get(path);
     const plan = served ? planResponse(req, served.file, served.etag) : { status: 404, headers: { 'Content-Type': 'text/plain' }, first: 0, length: 0 };
     requests.push({ method: req.method ?? '', path, range: req.headers.range, ifRange: single(req.headers['if-range']), status: plan.status });
     if (requests.length > MAX_LOGGED) requests.shift();
-    send(req, res, plan, served?.file, pacer).catch(() => res.destroy());
+    send(req, res, plan, served?.file, pacer, faults).catch(() => res.destroy());
   });
   // Connections kept alive by a client must not keep the demo from exiting.
   server.keepAliveTimeout = 2000;
@@ -61,6 +77,8 @@ export async function startDemoOrigin(options: { bytesPerSecond: number }): Prom
     url: (path) => origin + path,
     serve: (path, file, etag) => void files.set(path, { file, etag }),
     requests,
+    faults,
+    cutConnections: () => server.closeAllConnections(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -123,7 +141,7 @@ function parseRange(header: string | undefined, size: number): { first: number; 
   return { first, last };
 }
 
-async function send(req: IncomingMessage, res: ServerResponse, plan: Plan, file: DemoFile | undefined, pacer: Pacer): Promise<void> {
+async function send(req: IncomingMessage, res: ServerResponse, plan: Plan, file: DemoFile | undefined, pacer: Pacer, faults: DemoFaults): Promise<void> {
   const bodyless = req.method === 'HEAD' || !file || plan.status !== 200 && plan.status !== 206;
   res.writeHead(plan.status, bodyless && plan.headers['Content-Length'] === undefined ? { ...plan.headers, 'Content-Length': 0 } : plan.headers);
   if (bodyless) {
@@ -133,6 +151,7 @@ async function send(req: IncomingMessage, res: ServerResponse, plan: Plan, file:
   const gone = new AbortController();
   res.once('close', () => gone.abort());
   for (let offset = plan.first; offset < plan.first + plan.length && !gone.signal.aborted; offset += CHUNK_BYTES) {
+    while (faults.stall && !gone.signal.aborted) await sleep(100, undefined, { signal: gone.signal }).catch(() => undefined);
     const chunk = file.read(offset, Math.min(CHUNK_BYTES, plan.first + plan.length - offset));
     await pacer.take(chunk.length, gone.signal);
     if (!res.write(chunk)) await drained(res, gone.signal);

@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { InstallError } from '../errors.js';
 import type { RegistryCredentials } from './docker-config.js';
+
+const execFileAsync = promisify(execFile);
 
 /** How long a credential helper may take; a keychain that asks a person may never answer. */
 const HELPER_TIMEOUT_MS = 15_000;
@@ -37,13 +40,9 @@ export async function credentialsFromHelper(
   if (!/^[A-Za-z0-9._-]+$/.test(helper)) throw fail('is not a valid helper name');
   let stdout: string;
   try {
-    stdout = await new Promise<string>((resolve, reject) => {
-      const child = execFile(program, ['get'], { env, timeout: HELPER_TIMEOUT_MS, encoding: 'utf8', maxBuffer: 1024 * 1024 }, (error, out, err) => {
-        if (error) reject(Object.assign(error, { stderr: err, stdout: out }));
-        else resolve(out);
-      });
-      child.stdin?.end(registry);
-    });
+    const running = execFileAsync(program, ['get'], { env, timeout: HELPER_TIMEOUT_MS, encoding: 'utf8', maxBuffer: 1024 * 1024 });
+    running.child.stdin?.end(registry);
+    ({ stdout } = await running);
   } catch (error) {
     const { code, killed, stdout: out = '', stderr = '' } = error as NodeJS.ErrnoException & { killed?: boolean; stdout?: string; stderr?: string };
     if (code === 'ENOENT') {

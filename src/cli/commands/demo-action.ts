@@ -1,6 +1,4 @@
-import { rmSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { InstallError } from '../../errors.js';
 import { findBundle } from '../../manifest/bundles.js';
@@ -8,12 +6,12 @@ import { runTour, type TourOutput, type TourResult } from '../demo/tour.js';
 import { EXIT } from '../exit-codes.js';
 import type { CliContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
-import { listenForInterruption } from '../signals.js';
 import { reportError } from '../report-error.js';
 import { DEFAULT_BUNDLE } from '../options.js';
 import { resolveDir } from '../target.js';
 import { lineRenderer } from '../render/line-renderer.js';
 import { wrapText } from '../render/wrap.js';
+import { openDemoSession } from '../demo/demo-session.js';
 import type { DemoCommandOptions } from './demo.js';
 
 export async function runDemo(options: DemoCommandOptions, context: CliContext): Promise<number> {
@@ -21,17 +19,7 @@ export async function runDemo(options: DemoCommandOptions, context: CliContext):
   const keep = options.keep === true;
   // The live view, and log-update with it, is loaded only for a terminal that shows it.
   const live = context.interactive ? await import('../render/live-renderer.js') : undefined;
-  const workDir = await mkdtemp(path.join(tmpdir(), 'modelhaul-demo-'));
-  // The last resort for leaving nothing behind: runs on process.exit() and on a crash.
-  const removeNow = (): void => {
-    if (!keep) rmSync(workDir, { recursive: true, force: true });
-  };
-  process.once('exit', removeNow);
-  const restoreProxyEnv = bypassProxiesForLoopback();
-  const interruption = listenForInterruption((signal) => {
-    context.err(`\nmodelhaul demo: stopped by a second ${signal}.\n`);
-    process.exit(signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm);
-  });
+  const { workDir, interruption, end } = await openDemoSession(context, keep);
   // Output piped into `head` that has exited (EPIPE) ends the tour rather than the process.
   const outputGone = new AbortController();
   const onOutputError = (): void => outputGone.abort(new Error('the output was closed'));
@@ -61,12 +49,10 @@ export async function runDemo(options: DemoCommandOptions, context: CliContext):
       exitCode = reportError(error, { json: false, stdout: context.out, stderr: context.err, paint: context.paintErr });
     }
   } finally {
-    interruption.dispose();
-    restoreProxyEnv();
+    end();
   }
 
   const cleanup = keep ? undefined : await rm(workDir, { recursive: true, force: true }).then(() => 'removed', (error: unknown) => error);
-  process.off('exit', removeNow);
   if (outputGone.signal.aborted) return exitCode;
   context.stdout.off('error', onOutputError);
   if (result) {
@@ -101,21 +87,4 @@ export async function runDemo(options: DemoCommandOptions, context: CliContext):
   context.out(`  ${paint('bold', 'modelhaul verify')}      re-hash the installed files\n`);
   context.out(`  ${paint('bold', 'modelhaul --help')}      every command, with examples\n`);
   return exitCode;
-}
-
-/**
- * The demo's server is on 127.0.0.1 in this very process: a proxy named by HTTP_PROXY could not
- * reach it, so loopback is added to NO_PROXY for the length of the tour (the engine reads the
- * proxy variables at each request). Returns a function that puts the variables back.
- */
-function bypassProxiesForLoopback(env: NodeJS.ProcessEnv = process.env): () => void {
-  const keys = ['no_proxy', 'NO_PROXY'] as const;
-  const saved = keys.map((key) => [key, env[key]] as const);
-  for (const key of keys) env[key] = [env[key], '127.0.0.1'].filter((value) => value !== undefined && value !== '').join(',');
-  return () => {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete env[key];
-      else env[key] = value;
-    }
-  };
 }

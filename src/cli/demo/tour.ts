@@ -12,7 +12,8 @@ import type { Painter } from '../render/paint.js';
 import { table } from '../render/table.js';
 import { wrapText } from '../render/wrap.js';
 import { formatBytes, percent } from '../format.js';
-import { damagedCopy, demoFiles, sha256Of, type DemoFile } from '../../demo/demo-content.js';
+import { damagedCopy, type DemoFile } from '../../demo/demo-content.js';
+import { DEMO_BUNDLE_NAME as BUNDLE_NAME, demoBundle } from '../../demo/demo-bundle.js';
 import { startDemoOrigin, type DemoOrigin } from '../../demo/demo-origin.js';
 
 /**
@@ -53,8 +54,6 @@ export interface TourResult {
 export const DEMO_BYTES_PER_SECOND = 20_000_000;
 /** Where the first install is cut off, as a share of the bundle. */
 const STOP_AT = 0.4;
-const BUNDLE_NAME = 'voice-assistant-demo';
-const REPO_PATH = '/demo/voice-assistant/resolve/main/';
 const MIRROR_PATH = '/mirror/voice-assistant/resolve/main/';
 
 /** The state shared by the steps of one tour. */
@@ -78,8 +77,7 @@ export async function runTour(output: TourOutput, options: TourOptions): Promise
   const started = performance.now();
   const origin = await startDemoOrigin({ bytesPerSecond: options.bytesPerSecond ?? DEMO_BYTES_PER_SECOND });
   try {
-    const files = demoFiles();
-    const manifest = bundleManifest(origin, files);
+    const { files, manifest, bytes } = demoBundle(origin);
     const problems: string[] = [];
     const tour: Tour = {
       output,
@@ -87,7 +85,7 @@ export async function runTour(output: TourOutput, options: TourOptions): Promise
       origin,
       files,
       manifest,
-      bundleBytes: files.reduce((sum, f) => sum + f.size, 0),
+      bundleBytes: bytes,
       workDir: options.workDir,
       dir: path.join(options.workDir, 'models'),
       problems,
@@ -250,21 +248,6 @@ async function refuseDamaged(tour: Tour): Promise<void> {
         'folder never sees a wrong file.',
     );
   }
-}
-
-/** The demo bundle as a manifest whose URLs point at the local origin, which starts serving them. */
-function bundleManifest(origin: DemoOrigin, files: readonly DemoFile[]): Manifest {
-  const artifacts: Artifact[] = files.map((file) => {
-    const sha256 = sha256Of(file);
-    origin.serve(REPO_PATH + file.path, file, `"${sha256.slice(0, 16)}"`);
-    return { id: file.id, kind: file.kind, label: file.label, url: origin.url(REPO_PATH + file.path), size: file.size, sha256, path: file.path };
-  });
-  return {
-    schemaVersion: 1,
-    name: BUNDLE_NAME,
-    description: 'A made-up bundle served by `modelhaul demo` on 127.0.0.1; its files are not real models.',
-    artifacts,
-  };
 }
 
 /**
