@@ -87,7 +87,9 @@ interface SpawnOutcome {
 function spawnAndWait(file: string, args: string[], options: RunOptions): Promise<SpawnOutcome> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd });
+    // Every run must download: with the machine index, a second install of the same file would copy it.
+    const env = { ...(options.env ?? process.env), MODELHAUL_MACHINE_INDEX: 'off' };
+    const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: options.cwd });
     let wallMs = 0;
     let stderr = '';
     let pending = '';

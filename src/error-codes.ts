@@ -19,6 +19,11 @@ export const ERROR_CODES = {
     retryable: false,
     hint: 'Use an https:// URL, or pass --allow-http if the network path is trusted.',
   },
+  SOURCE_INVALID: {
+    meaning: 'A mirror (--mirror, MODELHAUL_MIRRORS, the manifest\'s mirrors or the mirrors option) is not a source this modelhaul can use.',
+    retryable: false,
+    hint: 'Write a mirror as https://HOST/PREFIX (a web server holding a copy of an install dir; each artifact is fetched from PREFIX/<its path>).',
+  },
   UNSAFE_PATH: {
     meaning: 'An install path would escape the install dir or go through a link that leads outside it.',
     retryable: false,

@@ -67,7 +67,10 @@ export type InstallEvent =
   | {
       event: 'restart';
       id: string;
-      /** Why bytes on disk were discarded and the download starts over from zero. */
+      /**
+       * Why bytes on disk were discarded. Usually the download starts over from zero; when a
+       * checksum mismatch is blamed on one source, only that source's bytes go (see `start`).
+       */
       reason: string;
       discardedBytes: number;
     }

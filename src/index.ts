@@ -27,6 +27,7 @@ export { BUILTIN_BUNDLES, findBundle } from './manifest/bundles.js';
 export type { Manifest, Artifact, ArtifactKind } from './manifest/types.js';
 export type { Credentials } from './http/credentials.js';
 export { MODELHAUL_VERSION } from './version.js';
+export { defaultMachineIndexDir } from './data-dir.js';
 export { listBundles, type BundleSummary, type BundleArtifactSummary } from './operations/bundles.js';
 export {
   findGarbage,

@@ -13,4 +13,4 @@ export const EXIT = {
 } as const;
 
 /** Error codes that mean "the input was wrong", reported with exit code 2. */
-export const USAGE_ERROR_CODES: ReadonlySet<string> = new Set(['MANIFEST_INVALID', 'MANIFEST_VERSION', 'INSECURE_URL']);
+export const USAGE_ERROR_CODES: ReadonlySet<string> = new Set(['MANIFEST_INVALID', 'MANIFEST_VERSION', 'INSECURE_URL', 'SOURCE_INVALID']);

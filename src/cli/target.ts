@@ -1,5 +1,5 @@
 import path from 'node:path';
-import envPaths from 'env-paths';
+import { defaultDataDir } from '../data-dir.js';
 import { InstallError } from '../errors.js';
 import { loadManifestFile } from '../manifest/parse.js';
 import { BUILTIN_BUNDLES, findBundle } from '../manifest/bundles.js';
@@ -77,10 +77,6 @@ export function resolveDir(dir: string | undefined, bundleName: string, env: Nod
   return path.join(defaultDataDir(), safeFolderName(bundleName));
 }
 
-/** The user's data folder for modelhaul: XDG on Linux, Application Support on macOS, %LOCALAPPDATA% on Windows. */
-export function defaultDataDir(): string {
-  return envPaths('modelhaul', { suffix: '' }).data;
-}
 
 function safeFolderName(name: string): string {
   const cleaned = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '');

@@ -13,6 +13,7 @@ import { Checkpointer, checkpointBytesFor } from './checkpointer.js';
 import { PartialDownload } from './partial-download.js';
 import { startOverFromZero } from './range-request.js';
 import { SourceFailover } from './source-failover.js';
+import { planAfterMismatch } from './mismatch-blame.js';
 import { StartOver } from './start-over.js';
 import { TransferTally, type TransferRun, type TransferSettings } from './transfer-run.js';
 
@@ -42,7 +43,7 @@ export interface VerifiedPartial {
 const MAX_START_OVERS = 3;
 
 /** Failures that are this machine's, not the source's: no other source would do better. */
-const LOCAL_FAILURES = new Set(['ABORTED', 'FILESYSTEM', 'DISK_FULL', 'PERMISSION_DENIED', 'UNSAFE_PATH', 'CHECKSUM_MISMATCH']);
+const LOCAL_FAILURES = new Set(['ABORTED', 'FILESYSTEM', 'DISK_FULL', 'PERMISSION_DENIED', 'UNSAFE_PATH']);
 
 /**
  * Downloads one artifact into its partial file until every byte is on disk and the SHA-256 of the
@@ -55,6 +56,8 @@ const LOCAL_FAILURES = new Set(['ABORTED', 'FILESYSTEM', 'DISK_FULL', 'PERMISSIO
  */
 export class ArtifactTransfer {
   private run_: TransferRun | undefined;
+  /** Set once a mismatch was blamed on one source's bytes. */
+  private blamed = false;
   private readonly failover: SourceFailover;
   private readonly tally: TransferTally;
 
@@ -122,14 +125,10 @@ export class ArtifactTransfer {
         if (sha256 === artifact.sha256) {
           return { file: partial.file, sha256, resumedFrom: partial.resumedFrom, bytesFetched: this.tally.bytesFetched, bytesBySource: this.bytesBySource };
         }
-        // Bytes joined from an earlier run or without a validator may be the cause: discard them
-        // and try once from zero before calling the upstream file wrong (rule 3).
-        if (!freshRetryUsed && (partial.resumedFrom > 0 || run.unvalidatedJoin)) {
-          freshRetryUsed = true;
-          await startOverFromZero(run, 'the SHA-256 of a resumed download did not match; downloading again from zero', true);
-          continue;
-        }
-        throw this.checksumError(sha256, location);
+        const next = await this.afterMismatch(run, location, this.checksumError(sha256, location), !freshRetryUsed);
+        if (next === 'fresh-retry') freshRetryUsed = true;
+        failuresInARow = 0;
+        continue;
       } catch (caught) {
         let error = caught;
         if (error instanceof StartOver) {
@@ -141,7 +140,7 @@ export class ArtifactTransfer {
           error = error.cause ?? new InstallError('RANGE_NOT_HONOURED', `Gave up after ${MAX_START_OVERS} restarts: ${error.reason}`, { artifactId: artifact.id });
         }
         const failure = this.asInstallError(error);
-        if (failure.code === 'CHECKSUM_MISMATCH' || (failure.code === 'SIZE_MISMATCH' && this.failover.remaining === 1)) {
+        if (failure.code === 'CHECKSUM_MISMATCH' || (failure.code === 'SIZE_MISMATCH' && !this.failover.hasNext)) {
           // Bytes of the wrong file are worth nothing; keep nothing of them.
           await checkpointer.invalidate();
           await partial.discardFiles();
@@ -151,25 +150,75 @@ export class ArtifactTransfer {
         if (LOCAL_FAILURES.has(failure.code) || signal.aborted) throw failure;
         if (location.classify(failure) === 'retry-here') {
           failuresInARow = partial.segments.writtenBytes > writtenBefore ? 1 : failuresInARow + 1;
-          if (failuresInARow <= settings.retries) {
+          if (failuresInARow <= this.failover.retriesFor(settings.retries)) {
             await this.backOff(failure, failuresInARow, attempt);
             continue;
           }
         }
-        const next = this.failover.giveUp(location, failure);
-        if (!next) throw this.failover.finalError(failure);
         if (failure.code === 'SIZE_MISMATCH') {
           // What that source wrote belongs to another file; what the others wrote is still good.
-          await checkpointer.invalidate();
-          await partial.forgetSource(location.source);
-          checkpointer.rebase();
+          await this.forget(run, location.source);
         }
-        this.context.emit({ event: 'failover', id: artifact.id, from: location.source, to: next.source, error: failure.toJSON() });
+        this.failOver(run, location, failure);
         failuresInARow = 0;
         startOvers = 0;
-        run.rangesDisabled = false;
       }
     }
+  }
+
+  /**
+   * After a SHA-256 mismatch, blames a source (mismatch-blame.ts) and arranges the next attempt:
+   * the suspect's bytes fetched again from the source in use, or everything from the next
+   * source. With one source left and every byte its own, the last resort is one download from
+   * zero when the bytes were joined from an earlier run or without a validator (rule 3); then
+   * the mismatch is reported.
+   */
+  private async afterMismatch(run: TransferRun, location: SourceLocation, mismatch: InstallError, freshRetryLeft: boolean): Promise<'fresh-retry' | 'next'> {
+    const { partial, artifact } = run;
+    const plan = planAfterMismatch(partial.spans, location.source, this.failover.givenUp);
+    if (plan.kind === 'forget-source') {
+      const discardedBytes = await this.forget(run, plan.source);
+      this.failover.exclude(plan.source, mismatch.code);
+      this.blamed = true;
+      const reason = `the SHA-256 did not match; the ${discardedBytes} bytes from ${plan.source} are fetched again from ${location.source}`;
+      this.context.emit({ event: 'restart', id: artifact.id, reason, discardedBytes });
+      return 'next';
+    }
+    if (plan.source !== location.source) {
+      // Every byte came from a source this run no longer uses (an earlier run's): it is the culprit.
+      await startOverFromZero(run, `the SHA-256 of the bytes from ${plan.source} did not match; downloading from zero`, true);
+      this.failover.exclude(plan.source, mismatch.code);
+      return 'next';
+    }
+    if (this.failover.hasNext) {
+      await startOverFromZero(run, `the SHA-256 of the bytes from ${location.source} did not match; trying the next source`, true);
+      this.failOver(run, location, mismatch);
+      return 'next';
+    }
+    if (freshRetryLeft && (partial.resumedFrom > 0 || run.unvalidatedJoin || this.blamed)) {
+      // Bytes joined from an earlier run or without a validator may be the cause: discard them
+      // and try once from zero before calling the upstream file wrong (rule 3).
+      await startOverFromZero(run, 'the SHA-256 of a resumed download did not match; downloading again from zero', true);
+      return 'fresh-retry';
+    }
+    throw this.failover.finalError(mismatch);
+  }
+
+  /** Discards what `source` wrote into the partial file, keeping every other source's bytes. */
+  private async forget(run: TransferRun, source: string): Promise<number> {
+    await run.checkpointer.invalidate();
+    const forgotten = await run.partial.forgetSource(source);
+    run.checkpointer.rebase();
+    run.tally.meter.reset();
+    return forgotten;
+  }
+
+  /** Leaves `location` for the next source, or throws when it was the last one. */
+  private failOver(run: TransferRun, location: SourceLocation, failure: InstallError): void {
+    const next = this.failover.giveUp(failure);
+    if (!next) throw this.failover.finalError(failure);
+    this.context.emit({ event: 'failover', id: run.artifact.id, from: location.source, to: next.source, error: failure.toJSON() });
+    run.rangesDisabled = false;
   }
 
   private async backOff(failure: InstallError, failuresInARow: number, attempt: number): Promise<void> {

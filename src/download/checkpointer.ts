@@ -1,3 +1,4 @@
+import type { InstallError } from '../errors.js';
 import { fsError } from '../store/fs-error.js';
 import type { PartialDownload } from './partial-download.js';
 
@@ -22,7 +23,8 @@ export class Checkpointer {
   private generation = 0;
   private lastAt = 0;
   private lastBytes: number;
-  private fsyncFailed = false;
+  /** The failed fdatasync, once one failed: from then on nothing is synced or recorded (rule 21). */
+  private fsyncFailure: InstallError | undefined;
 
   constructor(
     private readonly partial: PartialDownload,
@@ -49,6 +51,10 @@ export class Checkpointer {
    * and nothing more is synced in this run: a second fsync could falsely report success.
    */
   checkpoint(): Promise<void> {
+    // Every caller goes through here, including a write that completes after the failure and
+    // before its stream has seen it: such a write once started a second fdatasync that succeeded,
+    // and the record it wrote claimed bytes the failed one had left unsynced.
+    if (this.fsyncFailure) return Promise.reject(this.fsyncFailure);
     if (this.running) return this.running.then(() => this.checkpoint());
     const { partial } = this;
     const generation = this.generation;
@@ -59,8 +65,8 @@ export class Checkpointer {
       try {
         await partial.file.datasync();
       } catch (error) {
-        this.fsyncFailed = true;
-        throw fsError(error, 'make the partial download durable (fdatasync)', partial.partialPath, partial.artifact.id);
+        this.fsyncFailure = fsError(error, 'make the partial download durable (fdatasync)', partial.partialPath, partial.artifact.id);
+        throw this.fsyncFailure;
       }
       if (generation !== this.generation) return;
       partial.record.segments = snapshot;
@@ -118,9 +124,9 @@ export class Checkpointer {
     }
     await this.running?.catch(() => undefined);
     this.backgroundFailure = undefined;
-    // After a failed fdatasync nothing more is synced by this process: a second fsync may report
-    // success for pages the kernel already dropped (rule 21).
-    if (!this.fsyncFailed) await this.checkpoint().catch(() => undefined);
+    // After a failed fdatasync this refuses: nothing more is synced by this process, as a second
+    // fsync may report success for pages the kernel already dropped (rule 21).
+    await this.checkpoint().catch(() => undefined);
   }
 }
 

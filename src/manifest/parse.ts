@@ -171,10 +171,14 @@ function toManifest(data: ManifestSchemaOutput): Manifest {
     sha256,
     path,
   }));
-  const { schemaVersion, name, description } = data;
-  return description === undefined
-    ? { schemaVersion, name, artifacts }
-    : { schemaVersion, name, description, artifacts };
+  const { schemaVersion, name, description, mirrors } = data;
+  return {
+    schemaVersion,
+    name,
+    ...(description === undefined ? {} : { description }),
+    ...(mirrors === undefined ? {} : { mirrors: [...mirrors] }),
+    artifacts,
+  };
 }
 
 function jsonSyntaxError(json: string, source: string, error: unknown): InstallError {

@@ -8,6 +8,8 @@ import type { ErrorCode } from '../error-codes.js';
 import { checkRelativePath, findPathConflicts } from './path-safety.js';
 import { checkUrl, type UrlPolicyOptions } from './url-policy.js';
 import { ARTIFACT_KINDS, KINDS } from './kinds.js';
+import { parseSourceSpec } from './source-spec.js';
+import { isInstallError } from '../errors.js';
 
 /** The only `schemaVersion` this modelhaul reads. */
 export const SCHEMA_VERSION = 1;
@@ -25,7 +27,10 @@ export const MAX_NAME_LENGTH = 200;
 export const ARTIFACT_FIELDS = ['id', 'kind', 'label', 'url', 'size', 'sha256', 'path'] as const;
 
 /** The keys a manifest object may have. `$schema` lets editors validate the file; it is ignored. */
-export const MANIFEST_FIELDS = ['$schema', 'schemaVersion', 'name', 'description', 'artifacts'] as const;
+export const MANIFEST_FIELDS = ['$schema', 'schemaVersion', 'name', 'description', 'mirrors', 'artifacts'] as const;
+
+/** More mirrors than this in a manifest is a mistake, and each one costs a request per artifact. */
+export const MAX_MIRRORS = 32;
 
 // Where a custom issue records the InstallError code it stands for (only INSECURE_URL differs from
 // the default MANIFEST_INVALID).
@@ -48,7 +53,8 @@ export function errorCodeOfIssue(issue: z.core.$ZodIssue): ErrorCode {
  * Rules: `schemaVersion` is 1; `name` is a non-empty line of text; `artifacts` is a non-empty
  * array of objects with exactly the keys {@link ARTIFACT_FIELDS}; ids match
  * {@link ARTIFACT_ID_PATTERN} and are unique; paths pass `checkRelativePath` and do not collide;
- * URLs pass `checkUrl`. Unknown keys are errors at both levels, except `$schema` and
+ * URLs pass `checkUrl`; `mirrors`, when present, lists at most {@link MAX_MIRRORS} sources in the
+ * syntax of `--mirror`. Unknown keys are errors at both levels, except `$schema` and
  * `description` at the top.
  *
  * @example
@@ -92,6 +98,10 @@ export function manifestSchema(options: UrlPolicyOptions) {
       }),
       name: z.string({ error: typeError('a string') }).superRefine(rule(lineOfText(MAX_NAME_LENGTH))),
       description: z.string({ error: typeError('a string') }).optional(),
+      mirrors: z
+        .array(z.string({ error: typeError('a string') }).superRefine(sourceRule(options)), { error: typeError('an array') })
+        .max(MAX_MIRRORS, { error: `must list at most ${MAX_MIRRORS} mirrors` })
+        .optional(),
       artifacts: z
         .array(artifact, { error: typeError('an array') })
         .min(1, { error: 'must list at least one artifact' })
@@ -128,6 +138,28 @@ function rule<T>(check: (value: T) => string | null) {
   return (value: T, ctx: z.RefinementCtx<T>): void => {
     const problem = check(value);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  };
+}
+
+/**
+ * A mirror in the manifest: the syntax of `--mirror`, and for URLs the same policy as artifact
+ * URLs (plain http only to loopback, or with allowHttp, reported as INSECURE_URL).
+ */
+function sourceRule(options: UrlPolicyOptions) {
+  return (text: string, ctx: z.RefinementCtx<string>): void => {
+    if (!text.startsWith('oci://') && !text.startsWith('oci-layout:')) {
+      const verdict = checkUrl(text, options);
+      if (verdict.ok === false && verdict.code === 'INSECURE_URL') {
+        ctx.addIssue({ code: 'custom', message: verdict.reason, params: { [ERROR_CODE_PARAM]: verdict.code } });
+        return;
+      }
+    }
+    try {
+      parseSourceSpec(text, options);
+    } catch (error) {
+      if (!isInstallError(error)) throw error;
+      ctx.addIssue({ code: 'custom', message: String(error.details.problem ?? error.message) });
+    }
   };
 }
 

@@ -56,6 +56,11 @@ export interface Manifest {
   readonly name: string;
   /** Optional free text for people reading the manifest; modelhaul does not use it. */
   readonly description?: string;
+  /**
+   * Optional sources to try before each artifact's URL, in order, in the syntax of `--mirror`
+   * (`https://host/prefix` serves `<prefix>/<artifact.path>`). Mirrors the user gives come first.
+   */
+  readonly mirrors?: readonly string[];
   /** At least one artifact; ids and paths are unique. */
   readonly artifacts: readonly Artifact[];
 }

@@ -1,25 +1,25 @@
-import { statfs } from 'node:fs/promises';
 import { prepareInstallDirs } from '../store/prepare-install-dirs.js';
 import { InstallError, isInstallError } from '../errors.js';
 import type { Artifact } from '../manifest/types.js';
 import { parseManifest } from '../manifest/parse.js';
 import type { ArtifactResult, InstallEvent, PlannedArtifact } from '../events.js';
-import { installLayout, type InstallLayout } from '../store/layout.js';
+import { installLayout } from '../store/layout.js';
 import { acquireInstallLock } from '../store/install-lock.js';
 import { fsError } from '../store/fs-error.js';
 import { promoteVerified } from '../store/promote.js';
-import { installRecordFor, statIdentity, writeInstallRecord } from '../store/install-record.js';
 import { removeInterruptedWrites, removeStagingOf } from '../store/leftovers.js';
 import { ArtifactTransfer, type TransferSettings } from '../download/artifact-transfer.js';
 import { Dispatchers } from '../http/dispatchers.js';
 import type { HttpContext } from '../sources/http-location.js';
-import { manifestUrlSource } from '../sources/manifest-url-source.js';
+import { installSources, resolveMirrors } from '../sources/source-list.js';
 import { bundleSource } from '../sources/bundle-source.js';
 import type { ArtifactSource, SourceLocation } from '../sources/source.js';
+import { MachineIndex } from '../sources/machine-index.js';
+import { MACHINE_SOURCE } from '../sources/source.js';
+import { planInstall, spaceShortage } from './install-plan.js';
+import { adoptExisting, installFromMachine } from './install-from-disk.js';
 import { normalizeCredentials, type Credentials } from '../http/credentials.js';
 import { abortedError } from '../errors.js';
-import { inspectArtifact } from '../store/artifact-state.js';
-import { hashFile } from '../hash/hash-file.js';
 import { runPool } from '../task-pool.js';
 import { EventChannel } from '../event-channel.js';
 import { MODELHAUL_VERSION } from '../version.js';
@@ -53,6 +53,21 @@ export interface InstallOptions {
   stallTimeoutMs?: number;
   /** Allow plain http to hosts other than loopback. Default false. */
   allowHttp?: boolean;
+  /**
+   * Sources to try before the manifest's own mirrors and each artifact's URL, in order:
+   * `https://host/prefix` fetches an artifact from `<prefix>/<artifact.path>` (any web server
+   * holding a copy of an install dir). A failing mirror hands over to the next source, keeping
+   * the bytes it delivered; a bad one is refused with `SOURCE_INVALID` before anything starts.
+   */
+  mirrors?: readonly string[];
+  /**
+   * The folder of this machine's index of installed files (see {@link defaultMachineIndexDir}).
+   * With it, every verified file is recorded there when it is promoted, and an artifact whose
+   * SHA-256 is already installed elsewhere on the machine (another bundle, another dir) is copied
+   * (a reflink where the file system allows, never a hard link), hashed and promoted instead of
+   * downloaded. Without it (the default) the install looks at nothing outside `dir`.
+   */
+  machineIndex?: string;
   /** Authorization header values by exact origin, e.g. `{ 'https://huggingface.co': 'Bearer hf_...' }`. */
   credentials?: Credentials;
   /**
@@ -111,6 +126,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const started = performance.now();
   const emit = (event: InstallEvent): void => options.onEvent?.(event);
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
+  const mirrors = resolveMirrors(options.mirrors ?? [], validated, options.allowHttp ?? false);
   const fromBundle = options.bundleSource === undefined ? undefined : await bundleSource(options.bundleSource, { allowHttp: options.allowHttp ?? false, env: options.env });
   const signal = options.signal ?? new AbortController().signal;
   const layout = installLayout(options.dir);
@@ -123,6 +139,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
     onWait: (holder) => emit({ event: 'lock-wait', lockPath: layout.lockPath, holder: { pid: holder.pid, hostname: holder.hostname, startedAt: holder.startedAt } }),
   });
   const dispatchers = new Dispatchers({ stallTimeoutMs: options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS });
+  const machine = options.machineIndex === undefined ? undefined : new MachineIndex(options.machineIndex);
   try {
     // Under the lock, so no other writer's temp file is taken for a crash's leftover.
     await removeInterruptedWrites(layout);
@@ -146,6 +163,8 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
       const planned = plan[index]!;
       if (planned.action === 'skip') {
         await removeStagingOf(layout, artifact.id);
+        // Installed before the index knew of it (or by an older modelhaul): let it serve others.
+        await machine?.record(artifact.sha256, layout.finalPath(artifact.path));
         emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'installed' });
         results.set(artifact.id, result(artifact, 'already-present', 0, 0, {}));
       } else {
@@ -167,12 +186,14 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
         allowHttp: options.allowHttp ?? false,
         userAgent: `modelhaul/${MODELHAUL_VERSION}`,
       };
-      const sources: ArtifactSource[] = [...(fromBundle ? [fromBundle(http)] : []), manifestUrlSource(http)];
+      // The registry or folder the manifest came from first, then the mirrors, then each URL.
+      const sources: ArtifactSource[] = [...(fromBundle ? [fromBundle(http)] : []), ...installSources(mirrors, http)];
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,
         async ({ artifact, planned }) => {
           if (planned.action === 'check-existing' && (await adoptExisting(layout, artifact, signal, emit))) {
+            await machine?.record(artifact.sha256, layout.finalPath(artifact.path));
             results.set(artifact.id, result(artifact, 'already-present', 0, 0, {}));
             return;
           }
@@ -181,8 +202,13 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
           const transfer = new ArtifactTransfer({ artifact, layout, locations: locate(sources, artifact), signal, settings, emit });
           const artifactStarted = performance.now();
           try {
+            if (machine && (await installFromMachine(machine, artifact, layout, signal, emit))) {
+              results.set(artifact.id, result(artifact, 'installed', 0, 0, { [MACHINE_SOURCE]: artifact.size }));
+              return;
+            }
             const verified = await transfer.run();
             await promoteVerified({ artifact, layout, file: verified.file, sha256: verified.sha256 });
+            await machine?.record(verified.sha256, layout.finalPath(artifact.path));
             emit({
               event: 'installed',
               id: artifact.id,
@@ -258,75 +284,6 @@ export function installBundleIter(manifest: unknown, options: InstallOptions): A
     (error: unknown) => channel.fail(error),
   ).finally(() => outer?.removeEventListener('abort', forward));
   return channel.iterate(() => controller.abort(new Error('The event iterator was closed')));
-}
-
-async function planInstall(layout: InstallLayout, artifacts: readonly Artifact[]): Promise<PlannedArtifact[]> {
-  return Promise.all(
-    artifacts.map(async (artifact): Promise<PlannedArtifact> => {
-      const base = { id: artifact.id, label: artifact.label, kind: artifact.kind, size: artifact.size, path: artifact.path };
-      const state = await inspectArtifact(layout, artifact);
-      switch (state.state) {
-        case 'installed':
-          return { ...base, action: 'skip', bytesOnDisk: artifact.size };
-        case 'changed':
-          return { ...base, action: state.sameSize ? 'check-existing' : 'fetch', bytesOnDisk: 0 };
-        case 'partial':
-          return { ...base, action: 'resume', bytesOnDisk: state.bytes };
-        case 'missing':
-          return { ...base, action: 'fetch', bytesOnDisk: 0 };
-      }
-    }),
-  );
-}
-
-/**
- * Compares free space with the bytes still to download (rule 27), before any download starts, so
- * that a full disk is reported with the number of bytes to free instead of after an hour.
- */
-async function spaceShortage(layout: InstallLayout, planned: readonly PlannedArtifact[]): Promise<InstallError | undefined> {
-  const needed = planned.reduce((sum, p) => sum + p.size - p.bytesOnDisk, 0);
-  if (needed === 0) return undefined;
-  let available: number;
-  try {
-    const stats = await statfs(layout.stagingDir);
-    available = Number(stats.bavail) * Number(stats.bsize);
-  } catch {
-    return undefined; // statfs is not available everywhere; a full disk is still caught on write.
-  }
-  if (available >= needed) return undefined;
-  return new InstallError(
-    'DISK_FULL',
-    `Not enough free space in ${layout.dir}: ${needed} bytes needed, ${available} available; free ${needed - available} bytes`,
-    { details: { bytesNeeded: needed, bytesAvailable: available, bytesToFree: needed - available, path: layout.dir } },
-  );
-}
-
-/**
- * A file is already at an artifact's path but modelhaul has no record of verifying it (an earlier
- * run crashed right after promoting it, or someone copied it there): hash it, and if it is the
- * right file, record it instead of downloading it again.
- */
-async function adoptExisting(
-  layout: InstallLayout,
-  artifact: Artifact,
-  signal: AbortSignal,
-  emit: (event: InstallEvent) => void,
-): Promise<boolean> {
-  const finalPath = layout.finalPath(artifact.path);
-  emit({ event: 'verifying', id: artifact.id, bytes: 0, total: artifact.size });
-  const before = await statIdentity(finalPath);
-  let sha256: string;
-  try {
-    ({ sha256 } = await hashFile(finalPath, { signal }));
-  } catch {
-    return false;
-  }
-  const after = await statIdentity(finalPath);
-  if (sha256 !== artifact.sha256 || !before || !after || before.mtimeNs !== after.mtimeNs || before.ino !== after.ino) return false;
-  await writeInstallRecord(layout.installRecordPath(artifact.id), installRecordFor(artifact, sha256, after));
-  await removeStagingOf(layout, artifact.id);
-  emit({ event: 'skipped', id: artifact.id, path: artifact.path, reason: 'verified-existing' });
-  return true;
 }
 
 function transferSettings(options: InstallOptions): TransferSettings {

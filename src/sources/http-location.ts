@@ -55,7 +55,7 @@ export function httpLocation(options: HttpLocationOptions): SourceLocation {
         if (status === 401 && !response.redirected && !refreshed && auth?.refresh) {
           if (await auth.refresh({ origin, wwwAuthenticate: response.headers['www-authenticate'] }, signal)) continue;
         }
-        const error = statusError({ status, headers: response.headers, url: response.url, manifestUrl: artifact.url, redirected: response.redirected });
+        const error = statusError({ status, headers: response.headers, url: response.url, manifestUrl: url, redirected: response.redirected });
         throw withHint(error, status, options.notFoundHint).forArtifact(artifact.id);
       }
     },

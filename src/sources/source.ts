@@ -10,6 +10,9 @@ import type { InstallError } from '../errors.js';
 import type { Artifact } from '../manifest/types.js';
 import type { ResponseHeaders } from '../http/open-response.js';
 
+/** The source name of a copy of a file already installed on this machine, in events and summaries. */
+export const MACHINE_SOURCE = 'this machine';
+
 /**
  * One request for bytes of an artifact. A fresh download asks for everything with `ranged: false`
  * (no Range header at all); a resume or a further connection asks for `first..last`.

@@ -21,6 +21,11 @@ export interface CliOptions {
   /** Run the child as this user and group (needs root): file modes bind it as they bind a user. */
   uid?: number;
   gid?: number;
+  /**
+   * Run the CLI under this command, e.g. `strace` and its options: it must run its trailing
+   * arguments as a child and exit with that child's status.
+   */
+  wrapper?: readonly string[];
 }
 
 export interface CliResult {
@@ -43,6 +48,12 @@ export interface ManifestArtifact {
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
+
+// Every CLI a test starts (through this module or with process.env, as the strace and terminal
+// helpers do) runs without a machine index unless the test gives one: the CLI's default index is
+// shared by every install of the user, so an install could be served by a file another test
+// installed, and the tests would write into the user's data folder.
+process.env.MODELHAUL_MACHINE_INDEX ??= 'off';
 
 /** What has been read from a child so far; kept from spawn on so that no line can be missed. */
 class Transcript extends EventEmitter<{ event: [CliEvent] }> {
@@ -105,7 +116,8 @@ function transcriptOf(child: ChildProcess): Transcript {
 
 /** Starts `node dist/cli/main.js ...args`; read it with waitForEvent() and waitForExit(). */
 export function spawnCli(args: string[], options: CliOptions = {}): ChildProcess {
-  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+  const [command, ...commandArgs] = [...(options.wrapper ?? []), process.execPath, CLI_PATH, ...args] as [string, ...string[]];
+  const child = spawn(command, commandArgs, {
     cwd: options.cwd,
     ...(options.uid !== undefined ? { uid: options.uid } : {}),
     ...(options.gid !== undefined ? { gid: options.gid } : {}),

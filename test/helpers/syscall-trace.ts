@@ -62,7 +62,8 @@ function joinResumed(head: string, rest: string): string {
 
 function parseCall(pid: number, body: string, startLine: number, endLine: number): Syscall | undefined {
   const head = /^(\w+)\(/.exec(body);
-  const tail = /\)\s+= (-?\d+)(?:<[^>]*>)?(?: [A-Z]\w* \(.*\))?$/.exec(body);
+  // Tampered calls end in "(INJECTED)" or "(DELAYED)" (strace -e inject=...).
+  const tail = /\)\s+= (-?\d+)(?:<[^>]*>)?(?: [A-Z]\w* \(.*\))?(?: \((?:INJECTED|DELAYED)\))?$/.exec(body);
   if (head === null || tail === null) return undefined;
   const name = head[1]!;
   const args = body.slice(head[0].length, tail.index);
@@ -122,4 +123,35 @@ export function renamePaths(call: Syscall): { from: string; to: string } | undef
 export function unlinkedPath(call: Syscall): string | undefined {
   if (call.name !== 'unlink' && call.name !== 'unlinkat') return undefined;
   return call.strings[0];
+}
+
+/** A resume record renamed into place, with what it claimed. */
+export interface TracedRecord {
+  rename: Syscall;
+  /** The temp file renamed onto the record. */
+  temp: string;
+  /** The successful writes of the temp file before the rename, in order. */
+  tempWrites: Syscall[];
+  /** The byte ranges `[from, to)` the record vouches for (segments with `done > 0`). */
+  claimed: Array<{ from: number; to: number }>;
+}
+
+/**
+ * Every rename of a temp file onto `recordPath` (a resume record being replaced atomically), with
+ * the ranges it claimed, read back from the data written to the temp file: what a crash right
+ * after that rename would resume from. Needs `-s` large enough for a whole record.
+ */
+export function tracedRecords(calls: readonly Syscall[], recordPath: string): TracedRecord[] {
+  const ok = calls.filter((call) => call.result >= 0);
+  return ok
+    .filter((call) => renamePaths(call)?.to === recordPath)
+    .map((rename) => {
+      const temp = renamePaths(rename)!.from;
+      const tempWrites = ok.filter((c) => (c.name === 'write' || c.name === 'pwrite64') && c.fdPath === temp && c.endLine < rename.startLine);
+      if (tempWrites.some((c) => c.truncated)) throw new Error(`strace cut the text of ${temp} (trace line ${rename.startLine + 1}); raise -s`);
+      const text = tempWrites.map((c) => c.strings[0] ?? '').join('');
+      const segments = text === '' ? [] : (JSON.parse(text) as { segments: Array<{ start: number; done: number }> }).segments;
+      const claimed = segments.filter((s) => s.done > 0).map((s) => ({ from: s.start, to: s.start + s.done }));
+      return { rename, temp, tempWrites, claimed };
+    });
 }

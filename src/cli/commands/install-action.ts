@@ -9,6 +9,9 @@ import { resolveTarget } from '../target.js';
 import { jsonRenderer, type InstallRenderer } from '../render/install-renderer.js';
 import { lineRenderer } from '../render/line-renderer.js';
 import type { InstallCommandOptions } from './install.js';
+import { splitSourceList } from '../../manifest/source-spec.js';
+import { defaultMachineIndexDir } from '../../data-dir.js';
+import path from 'node:path';
 
 export async function runInstall(options: InstallCommandOptions, context: CliContext): Promise<number> {
   const json = options.json === true;
@@ -36,6 +39,8 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
       stallTimeoutMs: options.stallTimeout,
       allowHttp: options.allowHttp === true,
       credentials: credentialsFrom(options, context.env),
+      mirrors: options.mirror.length > 0 ? options.mirror : splitSourceList(context.env.MODELHAUL_MIRRORS),
+      ...machineIndexFrom(context.env),
       ...(target.bundleSource !== undefined ? { bundleSource: target.bundleSource, env: context.env } : {}),
       ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
       ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
@@ -64,6 +69,16 @@ async function chooseRenderer(options: InstallCommandOptions, context: CliContex
     return liveRenderer(context.stdout, context.paint);
   }
   return lineRenderer(context.out, context.paint, { quiet: options.quiet === true });
+}
+
+/**
+ * The CLI shares one index of installed files per user, so that a second bundle copies what the
+ * first one downloaded: `MODELHAUL_MACHINE_INDEX` names another folder, or `off`.
+ */
+function machineIndexFrom(env: NodeJS.ProcessEnv): { machineIndex?: string } {
+  const value = env.MODELHAUL_MACHINE_INDEX;
+  if (value === 'off') return {};
+  return { machineIndex: value !== undefined && value !== '' ? path.resolve(value) : defaultMachineIndexDir() };
 }
 
 function credentialsFrom(options: InstallCommandOptions, env: NodeJS.ProcessEnv): Credentials | undefined {

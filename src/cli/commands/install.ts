@@ -18,6 +18,7 @@ export interface InstallCommandOptions {
   allowHttp?: boolean;
   token?: string;
   tokenOrigin: string;
+  mirror: string[];
   checkpointBytes?: number;
   checkpointInterval?: number;
 }
@@ -37,6 +38,12 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
     )
     .addOption(new Option('--stall-timeout <seconds>', 'seconds without data before a connection counts as stalled').argParser(seconds).default(30_000, '30'))
     .option('--lock-timeout <seconds>', 'seconds to wait for another modelhaul installing into the same dir', seconds)
+    .option(
+      '--mirror <source>',
+      'try this source first (repeatable, in order; default: $MODELHAUL_MIRRORS): https://HOST/PREFIX serves PREFIX/<artifact path>',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
     .option('--allow-http', 'allow plain http:// URLs to hosts other than loopback')
     .option('--token <token>', 'access token sent as "Authorization: Bearer" to --token-origin only (default: $HF_TOKEN)')
     .option('--token-origin <origin>', 'the only origin the token is sent to', HUGGING_FACE_ORIGIN)
@@ -51,6 +58,8 @@ Examples:
   $ modelhaul install --manifest models.json --dir ./models
   $ modelhaul install -m models.json -d ./models --json | jq -c 'select(.event != "progress")'
   $ HF_TOKEN=hf_... modelhaul install -m gated.json    # token goes to huggingface.co only
+  $ modelhaul install --mirror https://models.lan/voice # a web server holding a copy of an install dir;
+                                                       # what it lacks comes from the manifest URLs
 
 Exit codes: 0 all installed, 1 some failed (the rest are installed), 2 bad usage or manifest,
 130/143 interrupted by SIGINT/SIGTERM (downloads are kept; run the same command to resume).`,

@@ -1,6 +1,7 @@
 import { estimateRemainingMs, formatBytes, formatDuration, formatRate, percent } from '../format.js';
 import type { ArtifactRow, InstallModel } from './install-model.js';
 import type { Painter, Style } from './paint.js';
+import { MACHINE_SOURCE } from '../../sources/source.js';
 
 /** Words for each state, as a person reads them in a list. */
 export function stateText(row: ArtifactRow): string {
@@ -140,6 +141,20 @@ function fit(text: string, width: number): string {
 }
 
 /**
+ * What came over the network, split by source when more than one gave some (a mirror and the
+ * manifest's URL; with one, the per-artifact lines already name it), and what was copied from
+ * files already installed on this machine.
+ */
+function trafficText(bytesFetched: number, bytesBySource: Record<string, number>): string {
+  const network = Object.entries(bytesBySource).filter(([source, bytes]) => source !== MACHINE_SOURCE && bytes > 0);
+  let text = `${formatBytes(bytesFetched)} downloaded`;
+  if (network.length > 1) text += `: ${network.map(([source, bytes]) => `${formatBytes(bytes)} from ${source}`).join(', ')}`;
+  const copied = bytesBySource[MACHINE_SOURCE] ?? 0;
+  if (copied > 0) text += `, ${formatBytes(copied)} copied from files already on ${MACHINE_SOURCE}`;
+  return text;
+}
+
+/**
  * The closing lines: what was fetched, what was reused, how long it took; after a cancellation
  * what is kept; and for each failure its code, its hint and what is kept for the next run.
  */
@@ -158,7 +173,7 @@ export function summaryLines(model: InstallModel, paint: Painter): string[] {
   const time = `in ${formatDuration(done.elapsedMs)}`;
 
   if (done.ok) {
-    let traffic = `${formatBytes(done.bytesFetched)} downloaded`;
+    let traffic = trafficText(done.bytesFetched, done.bytesBySource);
     if (done.bytesReused > 0) traffic += `, ${formatBytes(done.bytesReused)} reused from earlier partial downloads`;
     return [`${paint('green', '✓ Done')}: ${parts.join(', ')} (${traffic}) ${time}`];
   }

@@ -44,7 +44,7 @@ export function lineRenderer(write: (line: string) => void, paint: Painter, opti
           break;
         }
         case 'restart':
-          say(`${name}: starting over (${event.reason})`);
+          say(`${name}: ${event.discardedBytes > 0 ? `discarding ${formatBytes(event.discardedBytes)}` : 'starting over'} (${event.reason})`);
           break;
         case 'retry':
           say(`${name}: ${event.error.code}: ${event.error.message}; retrying in ${formatDuration(event.delayMs)}`);
