@@ -31,6 +31,7 @@ export async function describeMachine(workspaceRoot: string, repoRoot: string, t
     ['aria2c', ['--version']],
     ['sha256sum', ['--version']],
     ['strace', ['-V']],
+    ['docker-registry', ['--version']],
   ];
   for (const [name, args] of versionArgs) rows.push([name, await toolVersion(tools, name, args)]);
   return { rows };

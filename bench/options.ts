@@ -3,7 +3,7 @@
 // run the whole script in seconds to keep it working (its figures mean nothing).
 import { parseArgs } from 'node:util';
 
-export const SCENARIOS = ['single', 'capped', 'resume', 'memory', 'status'] as const;
+export const SCENARIOS = ['single', 'capped', 'resume', 'memory', 'status', 'registry'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export type CacheMode = 'drop' | 'flush' | 'none';
 

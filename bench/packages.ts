@@ -19,6 +19,7 @@ export const TOOLS = {
   sha256sum: { binary: 'sha256sum', debianPackage: 'coreutils' },
   time: { binary: '/usr/bin/time', debianPackage: 'time' },
   strace: { binary: 'strace', debianPackage: 'strace' },
+  'docker-registry': { binary: '/usr/bin/docker-registry', debianPackage: 'docker-registry' },
 } as const satisfies Record<string, Tool>;
 
 export type ToolName = keyof typeof TOOLS;

@@ -16,6 +16,7 @@ import { memory } from './scenarios/memory.js';
 import { resume } from './scenarios/resume.js';
 import { singleStream } from './scenarios/single-stream.js';
 import { status } from './scenarios/status.js';
+import { registry } from './scenarios/registry.js';
 import { seconds } from './stats.js';
 import { createWorkspace, generateFixture, type Fixture } from './workspace.js';
 
@@ -25,6 +26,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (context: BenchContext) => Promise<
   resume,
   memory,
   status,
+  registry,
 };
 
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -153,7 +155,10 @@ function goalSummary(goals: readonly Goal[]): string {
 
 /** Room for every test file plus the largest download at a time, with some slack. */
 function bytesNeeded(options: BenchOptions): number {
-  const origin = options.sizeBytes + options.largeSizeBytes + options.cappedSizeBytes + 3 * 64 * 1024 * 1024;
+  // The registry scenario keeps two more copies of its file: the installed one it publishes from,
+  // and the registry's blob.
+  const registryCopies = options.scenarios.includes('registry') ? 2 * options.sizeBytes : 0;
+  const origin = options.sizeBytes + options.largeSizeBytes + options.cappedSizeBytes + registryCopies + 3 * 64 * 1024 * 1024;
   return origin + Math.max(options.sizeBytes, options.largeSizeBytes) + 512 * 1024 * 1024;
 }
 

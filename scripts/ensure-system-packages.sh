@@ -2,14 +2,15 @@
 # Installs the Debian packages modelhaul's tests (and, with --bench, its benchmark) run against,
 # when they are missing: a real nginx for real-server behaviour, strace to observe the order of
 # fsync and rename, Chromium for the download modal's browser tests (driven by playwright-core,
-# which never downloads a browser of its own), and the peers the benchmark measures against.
-# Runs as part of `npm test`, so a fresh machine needs no manual step. Without root or apt-get it
-# says what is missing; the tests that need it are then skipped with a message, never silently
-# passed.
+# which never downloads a browser of its own), a real OCI registry (docker-registry, CNCF
+# distribution) with htpasswd from apache2-utils and openssl for its auth variants, and the peers
+# the benchmark measures against. Runs as part of `npm test`, so a fresh machine needs no manual
+# step. Without root or apt-get it says what is missing; the tests that need it are then skipped
+# with a message, never silently passed.
 set -euo pipefail
 
-declare -A binary_of=( [nginx]=/usr/sbin/nginx [strace]=strace [chromium]=/usr/bin/chromium [curl]=curl [wget]=wget [aria2]=aria2c [time]=/usr/bin/time )
-packages=(nginx strace chromium)
+declare -A binary_of=( [nginx]=/usr/sbin/nginx [strace]=strace [chromium]=/usr/bin/chromium [docker-registry]=/usr/bin/docker-registry [apache2-utils]=/usr/bin/htpasswd [openssl]=openssl [curl]=curl [wget]=wget [aria2]=aria2c [time]=/usr/bin/time )
+packages=(nginx strace chromium docker-registry apache2-utils openssl)
 if [[ "${1:-}" == "--bench" ]]; then packages+=(curl wget aria2 time); fi
 
 missing=()

@@ -127,6 +127,12 @@ export const ERROR_CODES = {
     retried: 'no (the CLI exits 130/143)',
     hint: 'Run the same command again to resume; downloaded bytes are kept.',
   },
+  AUTH_REQUIRED: {
+    meaning: 'A registry needs credentials that modelhaul does not have, or refused the ones it has.',
+    retryable: false,
+    retried: 'no',
+    hint: 'Log in with `modelhaul login HOST` (or `docker login HOST`), then run the same command again.',
+  },
   NOT_FOUND: {
     meaning: 'A manifest file, a file to import, or an artifact id named on the command line does not exist.',
     retryable: false,

@@ -46,6 +46,11 @@ export { addArtifactToManifest, type AddArtifactOptions, type AddArtifactResult 
 export { digestUrl, type DigestUrlOptions, type UrlDigest, type DigestSource } from './http/digest-url.js';
 export { deriveArtifactNaming, guessKind, type ArtifactNaming } from './manifest/derive-artifact.js';
 export { isResolveUrl, parseLinkedMetadata, type LinkedMetadata } from './http/linked-metadata.js';
+export { pushBundle, type PushOptions, type PushResult } from './operations/push.js';
+export type { PushEvent, PushEventName, PlannedBlob } from './oci/push-events.js';
+export type { PushedBlob } from './oci/blob-source.js';
+export { loadBundleReference, type ReferencedBundle, type LoadBundleOptions } from './oci/load-bundle-reference.js';
+export { parseBundleReference, isBundleReference, type BundleReference, type RegistryReference, type LayoutReference } from './oci/reference.js';
 export { createModelLifecycle } from './lifecycle/create-lifecycle.js';
 export type { LifecycleOptions, ModelLifecycle, PowerEvent, WhenReadyOptions } from './lifecycle/options.js';
 export type { LifecycleClock } from './lifecycle/clock.js';

@@ -14,6 +14,8 @@ import { registerGc } from './commands/gc.js';
 import { registerRemove } from './commands/remove.js';
 import { registerImport } from './commands/import.js';
 import { registerManifest } from './commands/manifest.js';
+import { registerPush } from './commands/push.js';
+import { registerLogin, registerLogout } from './commands/login.js';
 import { applyErrorGuidance } from './error-guidance.js';
 
 /**
@@ -47,9 +49,11 @@ Examples:
   $ modelhaul bundles                         # what the built-in bundles hold
   $ modelhaul manifest add URL -m models.json # start a manifest of your own
   $ modelhaul gc -m models.json -d ./models   # what is no longer needed (--yes removes it)
+  $ modelhaul push oci://HOST/models/voice:1.0 -m models.json -d ./models
+  $ modelhaul install -m oci://HOST/models/voice:1.0 -d ./models
   $ modelhaul help install`,
   );
-  for (const register of [registerInstall, registerStatus, registerVerify, registerDemo, registerBundles, registerGc, registerRemove, registerImport, registerManifest]) {
+  for (const register of [registerInstall, registerStatus, registerVerify, registerDemo, registerBundles, registerGc, registerRemove, registerImport, registerManifest, registerPush, registerLogin, registerLogout]) {
     register(program, context, setExitCode);
   }
   applyErrorGuidance(program);

@@ -4,13 +4,17 @@ import { InstallError } from '../errors.js';
 import { loadManifestFile } from '../manifest/parse.js';
 import { BUILTIN_BUNDLES, findBundle } from '../manifest/bundles.js';
 import type { Manifest } from '../manifest/types.js';
+import { isBundleReference } from '../oci/reference.js';
 import { DEFAULT_BUNDLE } from './options.js';
 
 export interface TargetOptions {
   manifest?: string;
   bundle?: string;
   dir?: string;
+  /** Accept http artifact URLs to any host (commands that download nothing accept them all). */
   allowHttp?: boolean;
+  /** Talk plain http to a registry that is not on loopback (`--allow-http` of install). */
+  allowHttpRegistry?: boolean;
 }
 
 export interface Target {
@@ -18,6 +22,8 @@ export interface Target {
   /** Where the manifest came from, for messages: a file path or `built-in bundle voice-assistant`. */
   source: string;
   dir: string;
+  /** The registry or image-layout folder the manifest came from (`--manifest oci://...`), whose blobs are tried first. */
+  bundleSource?: string | undefined;
 }
 
 /**
@@ -25,15 +31,28 @@ export interface Target {
  * dir (`--dir`, else `MODELHAUL_DIR`, else the bundle's folder in the user's data folder).
  */
 export async function resolveTarget(options: TargetOptions, env: NodeJS.ProcessEnv = process.env): Promise<Target> {
-  const { manifest, source } = await resolveManifest(options);
-  return { manifest, source, dir: resolveDir(options.dir, manifest.name, env) };
+  const { manifest, source, bundleSource } = await resolveManifest(options, env);
+  return { manifest, source, dir: resolveDir(options.dir, manifest.name, env), bundleSource };
 }
 
-export async function resolveManifest(options: TargetOptions): Promise<{ manifest: Manifest; source: string }> {
+/**
+ * The manifest a command works on: a file, a bundle in a registry (`oci://HOST/REPO:TAG`) or an
+ * image-layout folder (`oci-layout:PATH`), or a built-in bundle.
+ */
+export async function resolveManifest(
+  options: TargetOptions,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ manifest: Manifest; source: string; bundleSource?: string | undefined }> {
   if (options.manifest !== undefined && options.bundle !== undefined) {
     throw new InstallError('MANIFEST_INVALID', 'Give either --manifest or --bundle, not both', {
       hint: 'Use --manifest FILE for your own manifest or --bundle NAME for a built-in one.',
     });
+  }
+  if (options.manifest !== undefined && isBundleReference(options.manifest)) {
+    // Loaded only for a registry or layout: the network and OCI code stay out of a plain `status`.
+    const { loadBundleReference } = await import('../oci/load-bundle-reference.js');
+    const bundle = await loadBundleReference(options.manifest, { allowHttp: options.allowHttpRegistry ?? false, manifestAllowHttp: options.allowHttp ?? false, env });
+    return { manifest: bundle.manifest, source: `${options.manifest} (${bundle.digest})`, bundleSource: options.manifest };
   }
   if (options.manifest !== undefined) {
     const manifest = await loadManifestFile(options.manifest, { allowHttp: options.allowHttp ?? false });

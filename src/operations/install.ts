@@ -14,6 +14,7 @@ import { ArtifactTransfer, type TransferSettings } from '../download/artifact-tr
 import { Dispatchers } from '../http/dispatchers.js';
 import type { HttpContext } from '../sources/http-location.js';
 import { installSources, resolveMirrors } from '../sources/source-list.js';
+import { bundleSource } from '../sources/bundle-source.js';
 import type { ArtifactSource, SourceLocation } from '../sources/source.js';
 import { MachineIndex } from '../sources/machine-index.js';
 import { MACHINE_SOURCE } from '../sources/source.js';
@@ -82,6 +83,15 @@ export interface InstallOptions {
   /** Authorization header values by exact origin, e.g. `{ 'https://huggingface.co': 'Bearer hf_...' }`. */
   credentials?: Credentials;
   /**
+   * Where the manifest came from, when that is an OCI registry (`oci://HOST/REPO:TAG`) or an
+   * image-layout folder (`oci-layout:PATH`): every artifact is fetched from its blob there first
+   * (docs/oci-layout.md), then from its own URL. Registry credentials come from the Docker config
+   * file (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`).
+   */
+  bundleSource?: string;
+  /** The environment `DOCKER_CONFIG` is read from. Default `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /**
    * How long to wait for another process installing into the same dir. Default: 10 minutes while
    * that process is alive on this host; 60 s when it runs on another host (its liveness cannot be
    * checked).
@@ -130,6 +140,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const emit = (event: InstallEvent): void => options.onEvent?.(event);
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
   const mirrors = resolveMirrors(options.mirrors ?? [], validated, options.allowHttp ?? false);
+  const fromBundle = options.bundleSource === undefined ? undefined : await bundleSource(options.bundleSource, { allowHttp: options.allowHttp ?? false, env: options.env });
   const layout = installLayout(options.dir);
   if (options.signal?.aborted) throw abortedError(options.signal);
   const { signal, unlink: unlinkSignal } = installSignal(options.signal);
@@ -199,7 +210,8 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
         allowHttp: options.allowHttp ?? false,
         userAgent: USER_AGENT,
       };
-      const sources: ArtifactSource[] = installSources(mirrors, http);
+      // The registry or folder the manifest came from first, then the mirrors, then each URL.
+      const sources: ArtifactSource[] = [...(fromBundle ? [fromBundle(http)] : []), ...installSources(mirrors, http)];
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,

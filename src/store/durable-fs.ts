@@ -22,9 +22,9 @@ export async function fsyncDir(dir: string): Promise<void> {
 /**
  * Writes a small file so that a crash leaves either the old content or the new, never a torn
  * mix: temp file in the same dir, fsync, rename over the target, fsync the dir
- * (docs/rules.md rule 21).
+ * (docs/rules.md rule 21). `mode` is the new file's permissions (0o600 for one holding secrets).
  */
-export async function writeFileAtomic(file: string, content: string): Promise<void> {
+export async function writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
   const dir = path.dirname(file);
   // node:crypto is loaded on the first write rather than with this module: `status`, which reads
   // the records written here but writes nothing, then starts ~5 ms sooner.
@@ -32,7 +32,7 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
   const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   let renamed = false;
   try {
-    const handle = await open(temp, 'wx', 0o644);
+    const handle = await open(temp, 'wx', mode);
     try {
       await handle.writeFile(content);
       await handle.sync();

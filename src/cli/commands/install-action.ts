@@ -15,7 +15,7 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
   const json = options.json === true;
   let target;
   try {
-    target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true }, context.env);
+    target = await resolveTarget({ ...options, allowHttp: options.allowHttp === true, allowHttpRegistry: options.allowHttp === true }, context.env);
   } catch (error) {
     return reportError(error, errorOutput(context, json));
   }
@@ -34,6 +34,7 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
       credentials: credentialsFrom(options, context.env),
       mirrors: options.mirror.length > 0 ? options.mirror : splitSourceList(context.env.MODELHAUL_MIRRORS),
       ...machineIndexFrom(context.env),
+      ...(target.bundleSource !== undefined ? { bundleSource: target.bundleSource, env: context.env } : {}),
       ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
       ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
       ...(options.checkpointInterval !== undefined ? { checkpointIntervalMs: options.checkpointInterval } : {}),
