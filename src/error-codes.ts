@@ -25,10 +25,10 @@ export const ERROR_CODES = {
   },
   SOURCE_INVALID: {
     meaning:
-      "A mirror (`--mirror`, `MODELHAUL_MIRRORS`, the manifest's `mirrors`, the `mirrors` option) is not a source this modelhaul can use: not https (http only to loopback or with `--allow-http`), credentials or a query in the URL, a malformed `oci://` reference, or a kind of source not supported yet.",
+      "A mirror (`--mirror`, `MODELHAUL_MIRRORS`, the manifest's `mirrors`, the `mirrors` option) is not a source this modelhaul can use: not https (http only to loopback or with `--allow-http`), credentials or a query in the URL, a malformed `oci://` or `oci-layout:` reference. During an install, an OCI mirror whose bundle cannot be read (not a bundle, a manifest that is not its digest) is skipped with this code in its `failover` event.",
     retryable: false,
-    retried: 'no (exit 2)',
-    hint: 'Write a mirror as https://HOST/PREFIX (a web server holding a copy of an install dir; each artifact is fetched from PREFIX/<its path>).',
+    retried: 'no (exit 2); a mirror found unusable during an install is skipped',
+    hint: 'Write a mirror as https://HOST/PREFIX (a web server holding a copy of an install dir; each artifact is fetched from PREFIX/<its path>), oci://HOST/REPOSITORY:TAG or oci-layout:PATH[:TAG].',
   },
   UNSAFE_PATH: {
     meaning: 'An install path goes through a symbolic link; found before any byte is downloaded.',

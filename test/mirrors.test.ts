@@ -216,7 +216,7 @@ test('SIGKILL in the middle of a mirror download; the next run, with the mirror 
   assert.ok((await readFile(join(dir, 'models', 'model.bin'))).equals(body));
 });
 
-test('mirrors come from --mirror, else MODELHAUL_MIRRORS, then the manifest, then the manifest URL; unsupported manifest mirrors are left out', async (t) => {
+test('mirrors come from --mirror, else MODELHAUL_MIRRORS, then the manifest, then the manifest URL; OCI manifest mirrors that are down or absent are skipped', async (t) => {
   const origin = await useOrigin(t);
   const mirrors = await useOrigin(t);
   const body = makeContent(10_000, 451);
@@ -235,6 +235,11 @@ test('mirrors come from --mirror, else MODELHAUL_MIRRORS, then the manifest, the
   assertExit(fromEnv, 0);
   assert.deepEqual(asked(), ['from-env-1', 'from-env-2', 'from-manifest']);
   assert.equal(onlyEvent(fromEnv, 'start', 'model').source, origin.origin);
+  // A registry nobody listens on and a folder that is not there are tried in their turn, then left.
+  assert.deepEqual(failovers(fromEnv, 'model').slice(-2), [
+    ['oci://127.0.0.1:1/models/test:1', 'oci-layout:/media/usb/models:1', 'NETWORK'],
+    ['oci-layout:/media/usb/models:1', origin.origin, 'NOT_FOUND'],
+  ]);
 
   mirrors.requests.length = 0;
   const fromFlag = await runCli(jsonInstallArgs(manifestPath, join(work, 'b'), '--mirror', mirrors.url('/from-flag')), { env: { MODELHAUL_MIRRORS: mirrors.url('/from-env-1') } });
@@ -242,7 +247,7 @@ test('mirrors come from --mirror, else MODELHAUL_MIRRORS, then the manifest, the
   assert.deepEqual(asked(), ['from-flag', 'from-manifest'], '--mirror replaces MODELHAUL_MIRRORS');
 });
 
-test('bad mirrors are refused with exit 2 before anything is downloaded; OCI sources are not supported yet', async (t) => {
+test('bad mirrors, OCI references included, are refused with exit 2 naming the mirror before anything is downloaded', async (t) => {
   const origin = await useOrigin(t);
   const artifact = serveArtifact(origin, 'model', makeContent(1000, 461));
   const work = await useTempDir(t, 'mirror-bad');
@@ -251,9 +256,10 @@ test('bad mirrors are refused with exit 2 before anything is downloaded; OCI sou
     ['ftp://127.0.0.1/models', /SOURCE_INVALID: mirror "ftp:\/\/127\.0\.0\.1\/models": must be https:\/\/HOST\/PREFIX/],
     ['http://example.com/models', /SOURCE_INVALID: .*http is only allowed for loopback hosts/],
     ['https://mirror.example/models?token=1', /SOURCE_INVALID: .*must not have a query/],
-    ['oci://127.0.0.1:5000/Models/Voice:1', /SOURCE_INVALID: .*repository "Models\/Voice" must be lowercase/],
-    ['oci://127.0.0.1:5000/models/voice:1', /SOURCE_INVALID: .*OCI registries are not supported as a source by this modelhaul yet/],
-    ['oci-layout:/media/usb/models', /SOURCE_INVALID: .*OCI image-layout folders are not supported/],
+    ['oci://127.0.0.1:5000/Models/Voice:1', /SOURCE_INVALID: mirror "oci:\/\/127\.0\.0\.1:5000\/Models\/Voice:1": repository "Models\/Voice" must be lowercase/],
+    ['oci://127.0.0.1:5000', /SOURCE_INVALID: mirror "oci:\/\/127\.0\.0\.1:5000": needs a registry host and a repository/],
+    ['oci://127.0.0.1:5000/models/voice@sha256:abc', /SOURCE_INVALID: mirror "oci:\/\/127\.0\.0\.1:5000\/models\/voice@sha256:abc": digest "sha256:abc" must be sha256:/],
+    ['oci-layout:', /SOURCE_INVALID: mirror "oci-layout:": needs the path of an OCI image-layout folder/],
   ];
   for (const [mirror, message] of cases) {
     const result = await runCli(['install', '--manifest', manifest, '--dir', join(work, 'models'), '--mirror', mirror]);
@@ -261,6 +267,9 @@ test('bad mirrors are refused with exit 2 before anything is downloaded; OCI sou
     assert.match(result.stderr, message, mirror);
     assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
   }
+  const fromEnv = await runCli(['install', '--manifest', manifest, '--dir', join(work, 'models')], { env: { MODELHAUL_MIRRORS: 'oci://127.0.0.1:5000/models/Voice:1' } });
+  assert.equal(fromEnv.code, 2, fromEnv.stderr);
+  assert.match(fromEnv.stderr, /SOURCE_INVALID: mirror "oci:\/\/127\.0\.0\.1:5000\/models\/Voice:1": repository/);
   const badInManifest = join(work, 'bad.json');
   await writeFile(badInManifest, JSON.stringify({ schemaVersion: 1, name: 'x', mirrors: ['https://ok.example/m', 'ftp://x'], artifacts: [artifact] }));
   const refused = await runCli(['install', '--manifest', badInManifest, '--dir', join(work, 'models')]);

@@ -69,7 +69,7 @@ test('htpasswd: without credentials push and install say that credentials are ne
   assert.equal((errorEvent(install).error as { details: { registryCodes: string } }).details.registryCodes, 'UNAUTHORIZED');
 });
 
-test('htpasswd: login refuses a wrong password and saves nothing; the right one is saved where docker reads it, then push and install work; logout removes it', { skip: registrySkipReason('htpasswd') }, async (t) => {
+test('htpasswd: login refuses a wrong password and saves nothing; the right one is saved where docker reads it, then push, install and an OCI mirror work; after logout the mirror is skipped', { skip: registrySkipReason('htpasswd') }, async (t) => {
   const registry = await useRegistry(t, { kind: 'htpasswd', users: { alice: 'correct horse' } });
   const bundle = await useInstalledBundle(t);
   const config = await useTempDir(t, 'docker-config');
@@ -97,6 +97,12 @@ test('htpasswd: login refuses a wrong password and saves nothing; the right one 
   const install = await runWithConfig(['install', '--manifest', ref, '--dir', dir, '--json'], config);
   assert.equal(install.code, 0, install.stderr);
   await assertSameFiles(bundle, dir);
+  // As a mirror of the manifest file, with the same credentials: the origin is not asked.
+  const asked = bundle.origin.requests.length;
+  const mirrored = await runWithConfig(['install', '--manifest', bundle.manifest, '--dir', join(bundle.root, 'mirrored'), '--mirror', ref, '--json'], config);
+  assert.equal(mirrored.code, 0, mirrored.stderr);
+  assert.deepEqual(Object.keys(eventsOf(mirrored, 'done')[0]!.bytesBySource as object), [ref]);
+  assert.equal(bundle.origin.requests.length, asked);
 
   const logout = await runWithConfig(['logout', registry.host], config);
   assert.equal(logout.code, 0, logout.stderr);
@@ -106,6 +112,15 @@ test('htpasswd: login refuses a wrong password and saves nothing; the right one 
   const denied = await runWithConfig(['status', '--manifest', ref, '--dir', dir, '--json'], config);
   assert.equal(denied.code, 1);
   assert.equal(errorEvent(denied).code, 'AUTH_REQUIRED');
+  // A mirror that wants credentials modelhaul does not have is skipped; the origin serves.
+  const skipped = await runWithConfig(['install', '--manifest', bundle.manifest, '--dir', join(bundle.root, 'skipped'), '--mirror', ref, '--json'], config);
+  assert.equal(skipped.code, 0, skipped.stderr);
+  await assertSameFiles(bundle, join(bundle.root, 'skipped'));
+  for (const artifact of bundle.artifacts) {
+    const failover = eventsOf(skipped, 'failover', artifact.id);
+    assert.deepEqual(failover.map((event) => [event.from, (event.error as { code: string }).code]), [[ref, 'AUTH_REQUIRED']]);
+    assert.match(String((failover[0]!.error as { hint: string }).hint), /modelhaul login/);
+  }
 });
 
 test('a blob redirected to a storage host is fetched there without the registry\'s Authorization', { skip: registrySkipReason('htpasswd') }, async (t) => {

@@ -1,9 +1,12 @@
 // The small pure parts behind mirrors: the syntax of a source, who wrote which bytes, turning one
 // source's bytes back into holes, and whom a checksum mismatch is blamed on.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import { test } from 'node:test';
 import { parseManifest } from '../src/manifest/parse.js';
 import { parseSourceSpec, splitSourceList } from '../src/manifest/source-spec.js';
+import { parseBundleReference } from '../src/oci/reference.js';
+import { resolveMirrors } from '../src/sources/source-list.js';
 import { SegmentTable } from '../src/download/segments.js';
 import { SourceSpans } from '../src/download/source-spans.js';
 import { planAfterMismatch } from '../src/download/mismatch-blame.js';
@@ -13,13 +16,14 @@ const http = { allowHttp: false };
 test('source syntax: mirrors, registries and layout folders parse; everything else is SOURCE_INVALID naming the problem', () => {
   assert.deepEqual(parseSourceSpec('https://mirror.lan/models/', http), { kind: 'mirror', text: 'https://mirror.lan/models/', prefix: 'https://mirror.lan/models' });
   assert.deepEqual(parseSourceSpec('http://127.0.0.1:8080', http), { kind: 'mirror', text: 'http://127.0.0.1:8080', prefix: 'http://127.0.0.1:8080' });
+  // Registries and folders are read by the reference parser of --manifest oci://.
   const registry = parseSourceSpec('oci://Registry.lan:5000/models/voice', http);
-  assert.deepEqual(registry.kind === 'oci' && [registry.registry, registry.repository, registry.tag], ['registry.lan:5000', 'models/voice', 'latest']);
+  assert.deepEqual(registry.kind === 'bundle' && registry.ref, parseBundleReference('oci://Registry.lan:5000/models/voice'));
+  assert.deepEqual(registry.kind === 'bundle' && registry.ref.kind === 'registry' && [registry.ref.registry, registry.ref.repository, registry.ref.tag], ['registry.lan:5000', 'models/voice', 'latest']);
   const pinned = parseSourceSpec(`oci://registry.lan/models/voice@sha256:${'a'.repeat(64)}`, http);
-  assert.equal(pinned.kind === 'oci' && pinned.digest, `sha256:${'a'.repeat(64)}`);
-  assert.equal(pinned.kind === 'oci' && pinned.tag, undefined);
+  assert.deepEqual(pinned.kind === 'bundle' && [pinned.ref.digest, pinned.ref.tag], [`sha256:${'a'.repeat(64)}`, undefined]);
   const layout = parseSourceSpec('oci-layout:/media/usb/models:v1', http);
-  assert.deepEqual(layout.kind === 'oci-layout' && [layout.path, layout.tag], ['/media/usb/models', 'v1']);
+  assert.deepEqual(layout.kind === 'bundle' && layout.ref.kind === 'layout' && [layout.ref.path, layout.ref.tag], ['/media/usb/models', 'v1']);
   for (const [text, problem] of [
     ['ftp://mirror.lan/models', /must be https:\/\/HOST\/PREFIX/],
     ['http://mirror.lan/models', /http is only allowed for loopback hosts/],
@@ -45,6 +49,17 @@ test('a manifest keeps its mirrors; a bad one is MANIFEST_INVALID naming it, pla
   assert.throws(() => parseManifest({ schemaVersion: 1, name: 'x', mirrors: ['https://ok.lan', 'oci://r.lan'], artifacts: [artifact] }), { code: 'MANIFEST_INVALID', message: /^mirrors\[1\]: needs a registry host and a repository/ });
   assert.throws(() => parseManifest({ schemaVersion: 1, name: 'x', mirrors: ['http://mirror.example/m'], artifacts: [artifact] }), { code: 'INSECURE_URL', message: /^mirrors\[0\]: http is only allowed/ });
   assert.throws(() => parseManifest({ schemaVersion: 1, name: 'x', mirrors: 'https://mirror.lan', artifacts: [artifact] }), { code: 'MANIFEST_INVALID', message: /^mirrors: expected an array, found a string/ });
+});
+
+test('mirrors in order, each once: a registry with its tag written out, a folder by its absolute path, the bundle installed from left out', () => {
+  const artifact = { id: 'a', kind: 'other', label: 'A', url: 'https://host.example/a.bin', size: 1, sha256: 'a'.repeat(64), path: 'a.bin' };
+  const manifest = parseManifest({ schemaVersion: 1, name: 'x', mirrors: ['https://mirror.lan/m/', 'oci-layout:usb/models:1', 'oci://registry.lan/models/other:2'], artifacts: [artifact] });
+  const mirrors = resolveMirrors(['oci://Registry.lan/models/voice', 'oci://registry.lan/models/voice:latest', 'https://mirror.lan/m', 'oci-layout:usb/models:1'], manifest, {
+    allowHttp: false,
+    bundleSource: 'oci://registry.lan/models/other:2',
+  });
+  assert.deepEqual(mirrors.map((mirror) => mirror.name), ['oci://registry.lan/models/voice:latest', 'https://mirror.lan/m', `oci-layout:${path.resolve('usb/models')}:1`]);
+  assert.throws(() => resolveMirrors(['oci://registry.lan'], manifest, { allowHttp: false }), { code: 'SOURCE_INVALID', message: /^mirror "oci:\/\/registry\.lan": needs a registry host/ });
 });
 
 test('source spans: later writes replace earlier ones, neighbours merge, and only claimed bytes reach the record', () => {

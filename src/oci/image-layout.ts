@@ -43,6 +43,21 @@ interface IndexEntry {
  *   image, `CHECKSUM_MISMATCH` for a damaged blob, `MANIFEST_INVALID` when it is not a bundle.
  */
 export async function readLayoutBundle(ref: LayoutReference, options: { allowHttp?: boolean } = {}): Promise<LayoutBundle> {
+  const { image, digest, blobPath } = await readLayoutImage(ref);
+  const configBytes = await readBlob(blobPath(image.config.digest), ref);
+  checkDigest(configBytes, image.config.digest, `The config blob of ${ref.text}`);
+  const manifest = parseManifestText(configBytes.toString('utf8'), ref.text, { allowHttp: options.allowHttp ?? false });
+  checkBundleLayers(image, manifest, ref.text);
+  return { manifest, image, digest, blobPath: (sha256) => blobPath(`sha256:${sha256}`) };
+}
+
+/**
+ * Reads the image manifest a reference names in an image-layout folder, checked against its
+ * digest and to be a bundle: enough to learn which blobs the bundle has.
+ *
+ * @throws {InstallError} as {@link readLayoutBundle}.
+ */
+export async function readLayoutImage(ref: LayoutReference): Promise<{ image: PulledImage; digest: string; blobPath: (digest: string) => string }> {
   const root = path.resolve(ref.path);
   const blobPath = (digest: string): string => path.join(root, 'blobs', ...digest.split(':'));
   const marker = await readSmall(path.join(root, 'oci-layout'), ref);
@@ -56,12 +71,7 @@ export async function readLayoutBundle(ref: LayoutReference, options: { allowHtt
   const entry = chooseImage(index, ref, root);
   const manifestBytes = await readBlob(blobPath(entry.digest), ref);
   checkDigest(manifestBytes, entry.digest, `The manifest of ${ref.text}`);
-  const image = parseBundleImage(manifestBytes, ref.text);
-  const configBytes = await readBlob(blobPath(image.config.digest), ref);
-  checkDigest(configBytes, image.config.digest, `The config blob of ${ref.text}`);
-  const manifest = parseManifestText(configBytes.toString('utf8'), ref.text, { allowHttp: options.allowHttp ?? false });
-  checkBundleLayers(image, manifest, ref.text);
-  return { manifest, image, digest: entry.digest, blobPath: (sha256) => blobPath(`sha256:${sha256}`) };
+  return { image: parseBundleImage(manifestBytes, ref.text), digest: entry.digest, blobPath };
 }
 
 /**

@@ -122,6 +122,7 @@ function splitNameTagDigest(value: string, text: string): { name: string; tag: s
 function invalid(text: string, reason: string): InstallError {
   return new InstallError('MANIFEST_INVALID', `${text}: ${reason}`, {
     hint: 'Write a registry bundle as oci://HOST[:PORT]/REPOSITORY:TAG (or @sha256:DIGEST), an image-layout folder as oci-layout:PATH[:TAG].',
-    details: { field: 'manifest', reference: text },
+    // `problem` alone, without the reference, for callers that name the reference themselves.
+    details: { field: 'manifest', reference: text, problem: reason },
   });
 }

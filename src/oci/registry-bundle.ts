@@ -69,22 +69,7 @@ export async function fetchRegistryBundle(ref: RegistryReference, options: Regis
       signal: options.signal ?? new AbortController().signal,
       userAgent: `modelhaul/${MODELHAUL_VERSION}`,
     });
-    const reference = manifestReference(ref);
-    const response = await session.expect(
-      {
-        method: 'GET',
-        url: session.repositoryPath(`manifests/${reference}`),
-        // distribution 2.8 answers an OCI manifest only to a client that names its media type.
-        headers: { accept: [OCI_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE].join(', ') },
-        subject: `manifest ${reference}`,
-      },
-      [200],
-    );
-    const bytes = await readDocument(response, `the manifest of ${ref.text}`);
-    const announced = response.headers['docker-content-digest'];
-    const expected = ref.digest ?? (announced?.startsWith('sha256:') ? announced : undefined);
-    if (expected !== undefined) checkDigest(bytes, expected, `The manifest of ${ref.text}`);
-    const image = parseBundleImage(bytes, ref.text);
+    const { image, digest } = await fetchBundleImage(session, ref);
     if (image.config.size > MAX_DOCUMENT_BYTES) throw tooLarge(`the config of ${ref.text}`, image.config.size);
     const configResponse = await session.expect(
       { method: 'GET', url: session.repositoryPath(`blobs/${image.config.digest}`), subject: `config blob ${image.config.digest}` },
@@ -94,11 +79,37 @@ export async function fetchRegistryBundle(ref: RegistryReference, options: Regis
     checkDigest(configBytes, image.config.digest, `The config blob of ${ref.text}`);
     const manifest = parseManifestText(configBytes.toString('utf8'), ref.text, { allowHttp: options.manifestAllowHttp ?? allowHttp });
     checkBundleLayers(image, manifest, ref.text);
-    const digest = expected ?? sha256Digest(bytes);
     return { manifest, image, digest };
   } finally {
     await dispatchers.close();
   }
+}
+
+/**
+ * Reads the image manifest a reference names (asking for the OCI and Docker media types) and
+ * checks that it is a bundle: its bytes against the pinned digest or the registry's
+ * `Docker-Content-Digest`, its config's media type. Enough to learn which blobs the bundle has.
+ *
+ * @throws {InstallError} `NOT_FOUND` for an unknown repository or tag, `AUTH_REQUIRED`,
+ *   `CHECKSUM_MISMATCH` for bytes that are not the digest's, `MANIFEST_INVALID` for no bundle.
+ */
+export async function fetchBundleImage(session: RegistrySession, ref: RegistryReference): Promise<{ image: PulledImage; digest: string }> {
+  const reference = manifestReference(ref);
+  const response = await session.expect(
+    {
+      method: 'GET',
+      url: session.repositoryPath(`manifests/${reference}`),
+      // distribution 2.8 answers an OCI manifest only to a client that names its media type.
+      headers: { accept: [OCI_MANIFEST_MEDIA_TYPE, DOCKER_MANIFEST_MEDIA_TYPE, OCI_INDEX_MEDIA_TYPE].join(', ') },
+      subject: `manifest ${reference}`,
+    },
+    [200],
+  );
+  const bytes = await readDocument(response, `the manifest of ${ref.text}`);
+  const announced = response.headers['docker-content-digest'];
+  const expected = ref.digest ?? (announced?.startsWith('sha256:') ? announced : undefined);
+  if (expected !== undefined) checkDigest(bytes, expected, `The manifest of ${ref.text}`);
+  return { image: parseBundleImage(bytes, ref.text), digest: expected ?? sha256Digest(bytes) };
 }
 
 /** Reads a small JSON document of at most 4 MiB; a larger one is refused before it is read. */

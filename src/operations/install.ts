@@ -68,8 +68,11 @@ export interface InstallOptions {
   /**
    * Sources to try before the manifest's own mirrors and each artifact's URL, in order:
    * `https://host/prefix` fetches an artifact from `<prefix>/<artifact.path>` (any web server
-   * holding a copy of an install dir). A failing mirror hands over to the next source, keeping
-   * the bytes it delivered; a bad one is refused with `SOURCE_INVALID` before anything starts.
+   * holding a copy of an install dir); `oci://HOST/REPO:TAG` (or `@sha256:...`) from the blobs of
+   * that bundle in a registry (credentials from the Docker config file); `oci-layout:PATH[:TAG]`
+   * from an image-layout folder. A failing mirror hands over to the next source, keeping the
+   * bytes it delivered; one that is down or lacks the bundle is skipped; one that does not parse
+   * is refused with `SOURCE_INVALID` before anything starts.
    */
   mirrors?: readonly string[];
   /**
@@ -139,7 +142,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
   const started = performance.now();
   const emit = (event: InstallEvent): void => options.onEvent?.(event);
   const validated = parseManifest(manifest, { allowHttp: options.allowHttp ?? false });
-  const mirrors = resolveMirrors(options.mirrors ?? [], validated, options.allowHttp ?? false);
+  const mirrors = resolveMirrors(options.mirrors ?? [], validated, { allowHttp: options.allowHttp ?? false, bundleSource: options.bundleSource });
   const fromBundle = options.bundleSource === undefined ? undefined : await bundleSource(options.bundleSource, { allowHttp: options.allowHttp ?? false, env: options.env });
   const layout = installLayout(options.dir);
   if (options.signal?.aborted) throw abortedError(options.signal);
@@ -211,7 +214,7 @@ export async function installBundle(manifest: unknown, options: InstallOptions):
         userAgent: USER_AGENT,
       };
       // The registry or folder the manifest came from first, then the mirrors, then each URL.
-      const sources: ArtifactSource[] = [...(fromBundle ? [fromBundle(http)] : []), ...installSources(mirrors, http)];
+      const sources: ArtifactSource[] = [...(fromBundle ? [fromBundle(http)] : []), ...installSources(mirrors, { http, env: options.env ?? process.env, signal })];
       await runPool(
         work,
         options.concurrency ?? DEFAULT_CONCURRENCY,

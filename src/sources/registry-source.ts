@@ -56,7 +56,7 @@ export function registrySource(options: RegistrySourceOptions): ArtifactSource {
       const location = httpLocation({
         source: name,
         artifact,
-        url: `${origin}/v2/${ref.repository}/blobs/sha256:${artifact.sha256}`,
+        url: registryBlobUrl(ref, http.allowHttp, artifact.sha256),
         http,
         auth,
         notFoundHint: `${name} has no blob for this file; push the bundle there again (\`modelhaul push\`), or install from another source.`,
@@ -82,4 +82,9 @@ function asAuthError(error: unknown, registry: string, hadCredentials: boolean):
     details: { ...error.details, registry },
     ...(error.artifactId !== undefined ? { artifactId: error.artifactId } : {}),
   });
+}
+
+/** Where a registry keeps an artifact: the blob `sha256:<artifact.sha256>` of the repository. */
+export function registryBlobUrl(ref: Pick<RegistryReference, 'registry' | 'repository'>, allowHttp: boolean, sha256: string): string {
+  return `${registryOrigin(ref.registry, allowHttp)}/v2/${ref.repository}/blobs/sha256:${sha256}`;
 }

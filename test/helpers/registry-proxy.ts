@@ -1,7 +1,8 @@
 // An HTTP proxy in front of the real registry that misbehaves on purpose: it slows bodies down (so
-// that a pull or a push can be killed half-way), alters the bytes of manifests it passes on, or
-// cuts the connection of one upload request. The Host header is passed on as sent, so the
-// registry's absolute Location headers point back at the proxy.
+// that a pull or a push can be killed half-way), alters the bytes of manifests it passes on,
+// answers the first manifest requests with 503, or cuts the connection of one upload request.
+// The Host header is passed on as sent, so the registry's absolute Location headers point back at
+// the proxy.
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Transform, type TransformCallback } from 'node:stream';
@@ -20,6 +21,8 @@ export interface RegistryProxyOptions {
    * cloud storage does; the registry still checks the Authorization of the request first.
    */
   redirectBlobs?: Map<string, string>;
+  /** Answers this many manifest GETs (the first ones) with 503, as a registry restarting does. */
+  unavailableManifests?: number;
 }
 
 export interface RegistryProxy {
@@ -40,6 +43,12 @@ export async function startRegistryProxy(target: string, options: RegistryProxyO
     requests.push(`${incoming.method} ${incoming.url}`);
     if (incoming.method === 'PATCH' && ++patches === proxy.options.dropPatchNumber) {
       incoming.socket.destroy();
+      return;
+    }
+    if (incoming.method === 'GET' && /\/manifests\//.test(incoming.url ?? '') && (proxy.options.unavailableManifests ?? 0) > 0) {
+      proxy.options.unavailableManifests! -= 1;
+      incoming.resume();
+      outgoing.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' }).end('{"errors":[{"code":"UNAVAILABLE","message":"restarting"}]}');
       return;
     }
     const upstream = httpRequest({ host: targetHost, port: Number(targetPort), method: incoming.method, path: incoming.url, headers: incoming.headers }, (answer: IncomingMessage) => {

@@ -34,7 +34,9 @@ export async function runInstall(options: InstallCommandOptions, context: CliCon
       credentials: credentialsFrom(options, context.env),
       mirrors: options.mirror.length > 0 ? options.mirror : splitSourceList(context.env.MODELHAUL_MIRRORS),
       ...machineIndexFrom(context.env),
-      ...(target.bundleSource !== undefined ? { bundleSource: target.bundleSource, env: context.env } : {}),
+      // DOCKER_CONFIG for the bundle's registry and for OCI mirrors.
+      env: context.env,
+      ...(target.bundleSource !== undefined ? { bundleSource: target.bundleSource } : {}),
       ...(options.lockTimeout !== undefined ? { lockTimeoutMs: options.lockTimeout } : {}),
       ...(options.checkpointBytes !== undefined ? { checkpointBytes: options.checkpointBytes } : {}),
       ...(options.checkpointInterval !== undefined ? { checkpointIntervalMs: options.checkpointInterval } : {}),

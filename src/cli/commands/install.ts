@@ -60,7 +60,7 @@ export function registerInstall(program: Command, context: CliContext, setExitCo
     )
     .option(
       '--mirror <source>',
-      'try this source first (repeatable, in order; default: $MODELHAUL_MIRRORS): https://HOST/PREFIX serves PREFIX/<artifact path>',
+      'try this source first (repeatable, in order; default: $MODELHAUL_MIRRORS): https://HOST/PREFIX serves PREFIX/<artifact path>; oci://HOST/REPO:TAG and oci-layout:PATH[:TAG] serve the blobs of that bundle',
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
@@ -80,6 +80,7 @@ Examples:
   $ HF_TOKEN=hf_... modelhaul install -m gated.json    # token goes to huggingface.co only
   $ modelhaul install --mirror https://models.lan/voice # a web server holding a copy of an install dir;
                                                        # what it lacks comes from the manifest URLs
+  $ modelhaul install -m models.json --mirror oci://registry.lan/models/voice:1.0
 
 Exit codes: 0 all installed, 1 some failed (the rest are installed), 2 bad usage or manifest,
 130/143 interrupted by SIGINT/SIGTERM (downloads are kept; run the same command to resume).`,
