@@ -157,7 +157,8 @@ export const ERROR_CODES = {
     appHint: 'The download server asks for a sign-in this computer does not have. Ask whoever set up this computer for access.',
   },
   NOT_FOUND: {
-    meaning: 'A manifest file, a file to import, or an artifact id named on the command line does not exist.',
+    meaning:
+      'A manifest file, a file to import, an artifact id, or a registry repository, tag or image-layout image named on the command line does not exist; for `push`, artifacts that are not installed and verified.',
     retryable: false,
     retried: 'no (exit 2)',
     hint: 'Check the id against `modelhaul status` and the file name.',
