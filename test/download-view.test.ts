@@ -84,13 +84,14 @@ test('retry-wait counts down to the next attempt and shows the hint calmly, not 
 
 test('failures show the hint first and the code apart; DISK_FULL says how much to free', () => {
   const failed = view(snapshotIn('failed', NOW));
-  // The engine's hint is for the command line; the modal's default speaks to a person in an app.
+  // The snapshot's hint comes first: the lifecycle's, worded for a person in an app.
   assert.equal(failed.failure?.hint, 'A downloaded file was damaged on the way and was thrown away. Choose Retry to download it again.');
-  const engineHint = snapshotIn('failed', NOW).error?.hint;
-  assert.equal(view(snapshotIn('failed', NOW), mergeStrings({ hints: { CHECKSUM_MISMATCH: '' } })).failure?.hint, engineHint);
-  const unknown = snapshotIn('failed', NOW);
-  const notFound = { ...unknown, error: unknown.error && { ...unknown.error, code: 'NOT_FOUND' as const, hint: 'Check the id.' } };
-  assert.equal(view(notFound).failure?.hint, 'Check the id.', 'a code without a default shows the engine hint');
+  const other = snapshotIn('failed', NOW);
+  const notFound = { ...other, error: other.error && { ...other.error, code: 'NOT_FOUND' as const, hint: 'Check the id.' } };
+  assert.equal(view(notFound).failure?.hint, 'Check the id.', 'whatever hint the snapshot carries is shown');
+  const replaced = mergeStrings({ hints: { CHECKSUM_MISMATCH: 'Replaced.' } });
+  assert.equal(view(snapshotIn('failed', NOW), replaced).failure?.hint, 'Replaced.', "an app's hint for a code replaces the snapshot's");
+  assert.equal(view(snapshotIn('failed', NOW), mergeStrings({ hints: { CHECKSUM_MISMATCH: '' } })).failure?.hint, failed.failure?.hint, "an empty replacement keeps the snapshot's");
   assert.equal(failed.failure?.code, 'Error code CHECKSUM_MISMATCH');
   assert.match(failed.failure?.message ?? '', /SHA-256 mismatch/);
 

@@ -11,6 +11,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
   ALL_ERROR_CODES,
+  ERROR_CODES,
   createModelLifecycle,
   defaultRetryDelay,
   InstallError,
@@ -80,14 +81,11 @@ test('the retry policy: offline costs no attempt, progress starts the count afre
   const named = decideAfterFailure(failure('DISK_FULL', { details: { bytesToFree: 777, path: '/models' } }), context());
   assert.equal(named.phase === 'blocked' && named.block.bytesToFree, 777);
   const estimated = decideAfterFailure(failure('DISK_FULL', { details: { path: '/models/x.partial' } }), context({ bytesRemaining: 5000, freeBytes: 1000 }));
-  assert.deepEqual(estimated.phase === 'blocked' && estimated.block, { code: 'DISK_FULL', hint: defaultHint('DISK_FULL'), bytesToFree: 4000, path: '/models/x.partial' });
+  assert.deepEqual(estimated.phase === 'blocked' && estimated.block, { code: 'DISK_FULL', hint: ERROR_CODES.DISK_FULL.appHint, bytesToFree: 4000, path: '/models/x.partial' });
   const locked = decideAfterFailure(failure('LOCKED', { details: { lockPath: '/models/.modelhaul/lock' } }), context());
   assert.equal(locked.phase === 'blocked' && locked.block.path, '/models/.modelhaul/lock');
 });
 
-function defaultHint(code: ErrorCode): string {
-  return new InstallError(code, '').hint;
-}
 
 test('the default backoff: about 2 s at first, doubling with jitter, never above a minute; Retry-After wins', () => {
   const network = failure('NETWORK');
@@ -179,6 +177,10 @@ test('a failure that is not retryable fails at once, is never tried again by its
   assert.equal(failed.error?.artifactId, 'model');
   assert.equal(failed.error?.error.details.status, 404);
   assert.ok(isInstallError(failed.error?.error), 'the whole serialized error is there for a bug report');
+  // A person in an app is told what to do in an app's words; the engine's hint, which names
+  // commands and options, stays in the serialized error for the developer.
+  assert.equal(failed.error?.hint, ERROR_CODES.HTTP_STATUS.appHint);
+  assert.match(failed.error?.error.hint ?? '', /manifest/);
   assert.equal(failed.artifacts[0]?.state, 'failed');
   assert.equal(failed.nextRetryAt, null);
   await delay(300);

@@ -58,7 +58,7 @@ test('an image-layout folder with a damaged manifest blob, or without the named 
   assert.equal(pushed.code, 0, pushed.stderr);
 
   const missingTag = await runCli(['status', '--manifest', `oci-layout:${layout}:2.0`, '--dir', bundle.dir, '--json']);
-  assert.equal(missingTag.code, 2, 'an image that is not there is bad input, like a manifest file that is not there');
+  assert.equal(missingTag.code, 2, 'a tag that is not there is bad usage, like a manifest file that is not there');
   const notFound = missingTag.events.find((event) => event.event === 'error')!;
   assert.equal(notFound.code, 'NOT_FOUND');
   assert.match(String(notFound.hint), new RegExp(`oci-layout:${layout.replace(/[/.]/g, '\\$&')}:1\\.0`));
@@ -71,6 +71,6 @@ test('an image-layout folder with a damaged manifest blob, or without the named 
   assert.equal(damaged.events.find((event) => event.event === 'error')!.code, 'CHECKSUM_MISMATCH');
 
   const notALayout = await runCli(['status', '--manifest', `oci-layout:${bundle.dir}`, '--dir', bundle.dir, '--json']);
-  assert.equal(notALayout.code, 2);
+  assert.equal(notALayout.code, 2, 'a folder that is not an image layout is bad usage');
   assert.match(notALayout.stderr, /is not an OCI image layout/);
 });

@@ -146,7 +146,7 @@ test('an unknown tag is NOT_FOUND with the registry\'s own code; a registry that
   const registry = await useRegistry(t);
   const bundle = await useInstalledBundle(t);
   const unknown = await runCli(['install', '--manifest', `oci://${registry.host}/models/voice:nope`, '--dir', join(bundle.root, 'x'), '--json']);
-  assert.equal(unknown.code, 2, 'a bundle that is not there is bad input, like a manifest file that is not there');
+  assert.equal(unknown.code, 2, 'a tag that is not there is bad usage, like a manifest file that is not there');
   const notFound = unknown.events.find((event) => event.event === 'error')!;
   assert.equal(notFound.code, 'NOT_FOUND');
   assert.match(String((notFound.error as { details: { registryCodes: string } }).details.registryCodes), /NAME_UNKNOWN|MANIFEST_UNKNOWN/);
@@ -172,7 +172,7 @@ test('push refuses a bundle whose files are not all installed and verified, nami
   const { appendFile } = await import('node:fs/promises');
   await appendFile(join(bundle.dir, 'tts', 'voice.onnx.json'), ' ');
   const result = await runCli(pushArgs(`oci://${registry.host}/models/voice:1.0`, bundle));
-  assert.equal(result.code, 2, 'files that are not there are bad input: nothing was done');
+  assert.equal(result.code, 2, 'nothing was pushed: the bundle named is not there to push');
   const error = result.events.find((event) => event.event === 'error')!;
   assert.equal(error.code, 'NOT_FOUND');
   assert.match(String(error.message), /tts-voice-config \(changed\)/);

@@ -4,6 +4,7 @@
  * per artifact and per capability, and which bundle phase a running install is in.
  */
 import type { SerializedInstallError } from '../errors.js';
+import { ERROR_CODES } from '../error-codes.js';
 import type { InstallEvent } from '../events.js';
 import { ARTIFACT_KINDS } from '../manifest/kinds.js';
 import type { Artifact, ArtifactKind } from '../manifest/types.js';
@@ -19,12 +20,15 @@ interface Entry {
   meter: RateMeter;
 }
 
-/** The snapshot form of a serialized engine error. */
+/**
+ * The snapshot form of a serialized engine error. Its hint is the code's `appHint`, worded for a
+ * person using an app; the engine's own hint (which names commands and options) stays in `error`.
+ */
 export function lifecycleError(error: SerializedInstallError): LifecycleError {
   return {
     code: error.code,
     message: error.message,
-    hint: error.hint,
+    hint: ERROR_CODES[error.code].appHint,
     retryable: error.retryable,
     artifactId: error.artifactId ?? null,
     // A copy: the engine hands the same object to the app's own onEvent listener.

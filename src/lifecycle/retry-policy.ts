@@ -4,6 +4,7 @@
  * so that every rule can be tested without a clock or a server.
  */
 import type { ErrorCode, SerializedInstallError } from '../errors.js';
+import { ERROR_CODES } from '../error-codes.js';
 import { retryDelayMs } from '../http/retry-delay.js';
 import type { LifecycleBlock } from './snapshot.js';
 
@@ -116,12 +117,12 @@ export function blockFor(error: SerializedInstallError, context: Pick<FailureCon
       // not, and then the bytes still to come minus what is free is the best estimate.
       const named = typeof details.bytesToFree === 'number' ? details.bytesToFree : null;
       const estimate = context.freeBytes === null ? null : Math.max(0, context.bytesRemaining - context.freeBytes);
-      return { code: 'DISK_FULL', hint: error.hint, bytesToFree: named ?? estimate, path: text('path') ?? context.dir };
+      return { code: 'DISK_FULL', hint: ERROR_CODES[error.code].appHint, bytesToFree: named ?? estimate, path: text('path') ?? context.dir };
     }
     case 'LOCKED':
-      return { code: 'LOCKED', hint: error.hint, bytesToFree: null, path: text('lockPath') };
+      return { code: 'LOCKED', hint: ERROR_CODES[error.code].appHint, bytesToFree: null, path: text('lockPath') };
     default:
-      return { code: 'PERMISSION_DENIED', hint: error.hint, bytesToFree: null, path: text('path') ?? context.dir };
+      return { code: 'PERMISSION_DENIED', hint: ERROR_CODES[error.code].appHint, bytesToFree: null, path: text('path') ?? context.dir };
   }
 }
 

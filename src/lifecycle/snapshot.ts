@@ -40,6 +40,10 @@ export type ArtifactPhase = 'missing' | 'partial' | 'queued' | 'downloading' | '
 export interface LifecycleError {
   code: ErrorCode;
   message: string;
+  /**
+   * What to tell a person using the app: the code's `appHint` from modelhaul's error table, which
+   * names no command or option. The engine's own hint, for developers, is `error.hint`.
+   */
   hint: string;
   retryable: boolean;
   /** The artifact the failure concerns, when it concerns one. */

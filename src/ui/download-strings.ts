@@ -128,9 +128,10 @@ export interface DownloadStrings {
   announceReady: string;
 
   /**
-   * What to tell a person per error code, in place of the engine's hint: the engine's hints are
-   * written for the command line ("run the same command again", "--dir"), which a person in an
-   * app never sees. A code left out shows the engine's hint.
+   * An app's own hint per error code, in place of the one the snapshot carries (the lifecycle
+   * sends each code's `appHint` from modelhaul's error table, worded for a person in an app): for
+   * a translation, or an app's own support wording. A code left out, or `''`, shows the
+   * snapshot's hint.
    */
   hints: Partial<Record<ErrorCode, string>>;
 }
@@ -211,25 +212,7 @@ export const DEFAULT_STRINGS: Readonly<DownloadStrings> = Object.freeze({
   announceCapabilityReady: '{name} is ready.',
   announceReady: 'All model files are ready.',
 
-  hints: {
-    MANIFEST_INVALID: 'The list of model files that came with this app is not valid. An update of the app should fix it.',
-    MANIFEST_VERSION: 'The list of model files that came with this app needs a newer version of the app.',
-    INSECURE_URL: 'The app would download over an insecure connection, so it did not. An update of the app should fix it.',
-    UNSAFE_PATH: 'The model folder contains a link that leads outside it. Remove the link, then choose Retry.',
-    HTTP_STATUS: 'The download server refused the request. Try again later; if it keeps happening, the app may need an update.',
-    NETWORK: 'The connection dropped. Everything downloaded so far is kept.',
-    STALLED: 'The server stopped sending data. The download goes on from where it stopped.',
-    CONTENT_ENCODING: 'Something on this network changes downloads on the way. Try another network.',
-    RANGE_NOT_HONOURED: 'The server could not continue the file where it stopped, so it starts again from the beginning.',
-    SIZE_MISMATCH: 'The file on the server is not the one this app expects. An update of the app should fix it.',
-    CHECKSUM_MISMATCH: 'A downloaded file was damaged on the way and was thrown away. Choose Retry to download it again.',
-    DISK_FULL: 'There is not enough free space on this disk. Free up some space, then choose Retry.',
-    PERMISSION_DENIED: 'The app is not allowed to save files in its model folder. Check the folder permissions, then choose Retry.',
-    FILESYSTEM: 'The disk reported an error while saving. Check the disk, then choose Retry.',
-    REDIRECT: 'The download server sent the app somewhere it does not trust. An update of the app should fix it.',
-    LOCKED: 'Another window or copy of this app is downloading the same files. Wait for it to finish, or close it and choose Retry.',
-    ABORTED: 'The download was stopped. Everything downloaded so far is kept.',
-  },
+  hints: {},
 });
 
 /** Fills `{name}` placeholders; a placeholder with no value is left as it is, so a typo shows. */
