@@ -54,11 +54,6 @@ export function parseSourceSpec(text: string, options: SourceSpecOptions, descri
   return { kind: 'mirror', text, prefix: url.href.replace(/\/+$/, '') };
 }
 
-/** Every source in `texts`, parsed; the first bad one throws. */
-export function parseSourceSpecs(texts: readonly string[], options: SourceSpecOptions, describe = 'mirror'): SourceSpec[] {
-  return texts.map((text) => parseSourceSpec(text, options, describe));
-}
-
 /**
  * Splits a list of sources as written in an environment variable: separated by whitespace or
  * commas (a comma inside a URL is written `%2C`).
