@@ -2,7 +2,7 @@
  * From zod issues to what a person reads: one problem per field, named the way they would write
  * it (`artifacts[1].sha256`), in the order they appear in the file.
  */
-import type { z } from 'zod';
+import type { z } from 'zod/mini';
 import type { ErrorCode } from '../error-codes.js';
 import { ARTIFACT_FIELDS, errorCodeOfIssue, MANIFEST_FIELDS } from './schema.js';
 

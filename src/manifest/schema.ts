@@ -3,7 +3,7 @@
  * reads after a field name (`artifacts[1].sha256: expected 64 hex characters`); `parse.ts` adds
  * the field name, orders the problems and turns them into an InstallError.
  */
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { ErrorCode } from '../error-codes.js';
 import { checkRelativePath, findPathConflicts } from './path-safety.js';
 import { checkUrl, type UrlPolicyOptions } from './url-policy.js';
@@ -66,46 +66,48 @@ export function errorCodeOfIssue(issue: z.core.$ZodIssue): ErrorCode {
 export function manifestSchema(options: UrlPolicyOptions) {
   const artifact = z.strictObject(
     {
-      id: z.string({ error: typeError('a string') }).superRefine(rule(checkId)),
+      id: z.string({ error: typeError('a string') }).check(z.superRefine(rule(checkId))),
       kind: z.enum(KINDS, {
         error: (issue) =>
           issue.input === undefined
             ? 'is required'
             : `must be one of ${ARTIFACT_KINDS.map((kind) => JSON.stringify(kind)).join(', ')}`,
       }),
-      label: z.string({ error: typeError('a string') }).superRefine(rule(lineOfText(MAX_LABEL_LENGTH))),
-      url: z.string({ error: typeError('a string') }).superRefine((url, ctx) => {
-        const verdict = checkUrl(url, options);
-        if (verdict.ok) return;
-        ctx.addIssue({
-          code: 'custom',
-          message: verdict.reason,
-          params: { [ERROR_CODE_PARAM]: verdict.code },
-        });
-      }),
-      size: z.number({ error: typeError('a number') }).superRefine(rule(checkSize)),
-      sha256: z.string({ error: typeError('a string') }).superRefine(rule(checkSha256)),
-      path: z.string({ error: typeError('a string') }).superRefine(rule(checkRelativePath)),
+      label: z.string({ error: typeError('a string') }).check(z.superRefine(rule(lineOfText(MAX_LABEL_LENGTH)))),
+      url: z.string({ error: typeError('a string') }).check(
+        z.superRefine((url, ctx) => {
+          const verdict = checkUrl(url, options);
+          if (verdict.ok) return;
+          ctx.addIssue({
+            code: 'custom',
+            message: verdict.reason,
+            params: { [ERROR_CODE_PARAM]: verdict.code },
+          });
+        }),
+      ),
+      size: z.number({ error: typeError('a number') }).check(z.superRefine(rule(checkSize))),
+      sha256: z.string({ error: typeError('a string') }).check(z.superRefine(rule(checkSha256))),
+      path: z.string({ error: typeError('a string') }).check(z.superRefine(rule(checkRelativePath))),
     },
     { error: typeError('an object') },
   );
 
   return z.strictObject(
     {
-      $schema: z.string({ error: typeError('a string') }).optional(),
+      $schema: z.optional(z.string({ error: typeError('a string') })),
       schemaVersion: z.literal(SCHEMA_VERSION, {
         error: (issue) => (issue.input === undefined ? 'is required' : `must be ${SCHEMA_VERSION}`),
       }),
-      name: z.string({ error: typeError('a string') }).superRefine(rule(lineOfText(MAX_NAME_LENGTH))),
-      description: z.string({ error: typeError('a string') }).optional(),
-      mirrors: z
-        .array(z.string({ error: typeError('a string') }).superRefine(sourceRule(options)), { error: typeError('an array') })
-        .max(MAX_MIRRORS, { error: `must list at most ${MAX_MIRRORS} mirrors` })
-        .optional(),
+      name: z.string({ error: typeError('a string') }).check(z.superRefine(rule(lineOfText(MAX_NAME_LENGTH)))),
+      description: z.optional(z.string({ error: typeError('a string') })),
+      mirrors: z.optional(
+        z
+          .array(z.string({ error: typeError('a string') }).check(z.superRefine(sourceRule(options))), { error: typeError('an array') })
+          .check(z.maxLength(MAX_MIRRORS, { error: `must list at most ${MAX_MIRRORS} mirrors` })),
+      ),
       artifacts: z
         .array(artifact, { error: typeError('an array') })
-        .min(1, { error: 'must list at least one artifact' })
-        .superRefine(checkUniqueness),
+        .check(z.minLength(1, { error: 'must list at least one artifact' }), z.superRefine(checkUniqueness)),
     },
     { error: typeError('a JSON object') },
   );
@@ -135,7 +137,7 @@ function describeValue(value: unknown): string {
 
 /** Adapts a `value => problem | null` rule to zod: at most one issue per field. */
 function rule<T>(check: (value: T) => string | null) {
-  return (value: T, ctx: z.RefinementCtx<T>): void => {
+  return (value: T, ctx: z.core.$RefinementCtx<T>): void => {
     const problem = check(value);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
   };
@@ -146,7 +148,7 @@ function rule<T>(check: (value: T) => string | null) {
  * URLs (plain http only to loopback, or with allowHttp, reported as INSECURE_URL).
  */
 function sourceRule(options: UrlPolicyOptions) {
-  return (text: string, ctx: z.RefinementCtx<string>): void => {
+  return (text: string, ctx: z.core.$RefinementCtx<string>): void => {
     if (!text.startsWith('oci://') && !text.startsWith('oci-layout:')) {
       const verdict = checkUrl(text, options);
       if (verdict.ok === false && verdict.code === 'INSECURE_URL') {
@@ -198,7 +200,7 @@ function checkSha256(sha256: string): string | null {
  * this when an artifact has a type error; such a manifest is rejected anyway, and the duplicate
  * shows up once the type error is fixed.
  */
-function checkUniqueness(artifacts: readonly { id: unknown; path: unknown }[], ctx: z.RefinementCtx): void {
+function checkUniqueness(artifacts: readonly { id: unknown; path: unknown }[], ctx: z.core.$RefinementCtx): void {
   const firstWithId = new Map<string, number>();
   artifacts.forEach((artifact, index) => {
     if (typeof artifact.id !== 'string') return;

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InstallError } from '../errors.js';
 import { readJsonRecord } from '../store/json-record.js';
 import { removeFile, writeFileAtomic } from '../store/durable-fs.js';
@@ -31,9 +31,9 @@ const uploadRecordSchema = z.object({
   registry: z.string(),
   repository: z.string(),
   digest: z.string(),
-  size: z.number().int().nonnegative(),
-  location: z.string().min(1),
-  offset: z.number().int().nonnegative(),
+  size: z.int().check(z.nonnegative()),
+  location: z.string().check(z.minLength(1)),
+  offset: z.int().check(z.nonnegative()),
   updatedAt: z.string(),
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { InstallError } from '../errors.js';
 import type { Artifact, Manifest } from '../manifest/types.js';
 
@@ -90,16 +90,16 @@ export function layerDescriptor(artifact: Artifact): Descriptor {
 }
 
 const descriptorSchema = z.object({
-  mediaType: z.string().min(1),
-  digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, 'must be sha256: and 64 lowercase hex characters'),
-  size: z.number().int().nonnegative(),
-  annotations: z.record(z.string(), z.string()).optional(),
+  mediaType: z.string().check(z.minLength(1)),
+  digest: z.string().check(z.regex(/^sha256:[a-f0-9]{64}$/, 'must be sha256: and 64 lowercase hex characters')),
+  size: z.int().check(z.nonnegative()),
+  annotations: z.optional(z.record(z.string(), z.string())),
 });
 
 const imageManifestSchema = z.object({
   schemaVersion: z.literal(2),
-  mediaType: z.string().optional(),
-  artifactType: z.string().optional(),
+  mediaType: z.optional(z.string()),
+  artifactType: z.optional(z.string()),
   config: descriptorSchema,
   layers: z.array(descriptorSchema),
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { BigIntStats } from 'node:fs';
 import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { writeFileAtomic } from '../store/durable-fs.js';
 import { readJsonRecord } from '../store/json-record.js';
 import { statIdentity } from '../store/install-record.js';
@@ -36,11 +36,11 @@ interface IndexEntry extends IndexedFile {
 const entrySchema = z.object({
   format: z.literal('modelhaul-machine-index'),
   version: z.literal(1),
-  path: z.string().min(1),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  size: z.number().int().positive(),
-  mtimeNs: z.string().regex(/^\d+$/),
-  ino: z.string().regex(/^\d+$/),
+  path: z.string().check(z.minLength(1)),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  size: z.int().check(z.positive()),
+  mtimeNs: z.string().check(z.regex(/^\d+$/)),
+  ino: z.string().check(z.regex(/^\d+$/)),
   recordedAt: z.string(),
 });
 

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Artifact } from '../manifest/types.js';
 import { readJsonRecord, type RecordRead } from './json-record.js';
 import { writeFileAtomic } from './durable-fs.js';
@@ -29,13 +29,13 @@ export interface InstallRecord {
 const installRecordSchema = z.object({
   format: z.literal('modelhaul-installed'),
   version: z.literal(1),
-  id: z.string().min(1),
-  path: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  path: z.string().check(z.minLength(1)),
   url: z.string(),
-  size: z.number().int().positive(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  mtimeNs: z.string().regex(/^\d+$/),
-  ino: z.string().regex(/^\d+$/),
+  size: z.int().check(z.positive()),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  mtimeNs: z.string().check(z.regex(/^\d+$/)),
+  ino: z.string().check(z.regex(/^\d+$/)),
   verifiedAt: z.string(),
 });
 

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { z } from 'zod';
+import type { ZodMiniType } from 'zod/mini';
 import { fsError, hasErrorCode } from './fs-error.js';
 
 /** What reading a record found: the record, nothing, or a file that could not be trusted. */
@@ -13,7 +13,7 @@ export type RecordRead<T> =
  * corrupt rather than thrown: a damaged resume record must cost at most a re-download of that
  * artifact, never the whole install (docs/rules.md rule 24).
  */
-export async function readJsonRecord<T>(file: string, schema: z.ZodType<T>): Promise<RecordRead<T>> {
+export async function readJsonRecord<T>(file: string, schema: ZodMiniType<T>): Promise<RecordRead<T>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

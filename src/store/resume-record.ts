@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { Artifact } from '../manifest/types.js';
 import { readJsonRecord, type RecordRead } from './json-record.js';
 import { writeFileAtomic } from './durable-fs.js';
@@ -53,53 +53,54 @@ export interface ResumeRecord {
 }
 
 const segmentSchema = z.object({
-  start: z.number().int().nonnegative(),
-  end: z.number().int().positive(),
-  done: z.number().int().nonnegative(),
+  start: z.int().check(z.nonnegative()),
+  end: z.int().check(z.positive()),
+  done: z.int().check(z.nonnegative()),
 });
 
 const sourceSpanSchema = z.object({
-  start: z.number().int().nonnegative(),
-  end: z.number().int().positive(),
-  source: z.string().min(1),
+  start: z.int().check(z.nonnegative()),
+  end: z.int().check(z.positive()),
+  source: z.string().check(z.minLength(1)),
 });
 
 const common = {
   format: z.literal('modelhaul-resume'),
-  id: z.string().min(1),
-  size: z.number().int().positive(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  etag: z.string().optional(),
-  lastModified: z.string().optional(),
-  date: z.string().optional(),
-  segments: z.array(segmentSchema).min(1),
+  id: z.string().check(z.minLength(1)),
+  size: z.int().check(z.positive()),
+  sha256: z.string().check(z.regex(/^[0-9a-f]{64}$/)),
+  etag: z.optional(z.string()),
+  lastModified: z.optional(z.string()),
+  date: z.optional(z.string()),
+  segments: z.array(segmentSchema).check(z.minLength(1)),
   updatedAt: z.string(),
 };
 
 const versionTwo = z.object({
   ...common,
   version: z.literal(2),
-  validatorsFrom: z.string().optional(),
-  sources: z.array(sourceSpanSchema).max(10_000),
+  validatorsFrom: z.optional(z.string()),
+  sources: z.array(sourceSpanSchema).check(z.maxLength(10_000)),
 });
 
 // Version 1 (modelhaul 0.1) tied a record to the manifest URL; its validators came from that URL
 // and so did its bytes. Read as version 2 so that upgrading modelhaul costs no partial download.
-const versionOne = z
-  .object({ ...common, version: z.literal(1), url: z.string().min(1) })
-  .transform(({ url, version: _version, ...rest }): ResumeRecord => ({
+const versionOne = z.pipe(
+  z.object({ ...common, version: z.literal(1), url: z.string().check(z.minLength(1)) }),
+  z.transform(({ url, version: _version, ...rest }): ResumeRecord => ({
     ...rest,
     version: 2,
     validatorsFrom: url,
     sources: rest.segments.filter((s) => s.done > 0).map((s) => ({ start: s.start, end: s.start + s.done, source: originOf(url) })),
-  }));
+  })),
+);
 
-const resumeRecordSchema = z
-  .union([versionTwo, versionOne])
-  .refine((record) => segmentsPartition(record.segments, record.size), {
+const resumeRecordSchema = z.discriminatedUnion('version', [versionTwo, versionOne]).check(
+  z.refine((record) => segmentsPartition(record.segments, record.size), {
     message: 'segments do not partition the file',
     path: ['segments'],
-  });
+  }),
+);
 
 /** True when the segments are in order, touch end to end, cover `[0, size)` and claim no more than they span. */
 export function segmentsPartition(segments: readonly Segment[], size: number): boolean {
@@ -140,7 +141,7 @@ export function recordMatchesArtifact(record: ResumeRecord, artifact: Artifact):
 }
 
 export function readResumeRecord(file: string): Promise<RecordRead<ResumeRecord>> {
-  return readJsonRecord(file, resumeRecordSchema as z.ZodType<ResumeRecord>);
+  return readJsonRecord(file, resumeRecordSchema as z.ZodMiniType<ResumeRecord>);
 }
 
 export async function writeResumeRecord(file: string, record: ResumeRecord): Promise<void> {
