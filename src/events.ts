@@ -77,6 +77,8 @@ export type InstallEvent =
        */
       reason: string;
       discardedBytes: number;
+      /** Bytes of the artifact still on disk after the discard: 0 when it starts over. */
+      bytesKept: number;
     }
   | { event: 'retry'; id: string; attempt: number; delayMs: number; error: SerializedInstallError }
   | {

@@ -233,6 +233,7 @@ test('rule 7: an ETag that changed between runs gets a 200 for the If-Range requ
   assert.equal(requests[0]!.status, 200);
   const [restart] = eventsOf(second, 'restart', 'model');
   assert.equal(restart?.discardedBytes, CUT, summarize(second));
+  assert.equal(restart?.bytesKept, 0);
   const [installed] = eventsOf(second, 'installed', 'model');
   assert.equal(installed?.resumedFrom, 0);
   await assertInstalled(bench, artifact, CONTENT);

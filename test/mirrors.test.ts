@@ -171,6 +171,8 @@ test('a mirror that handed out damaged bytes costs none of the good bytes of the
   assert.equal(origin.bytesSent('/model.bin'), size);
   const restart = onlyEvent(result, 'restart', 'model');
   assert.equal(restart.discardedBytes, fromMirror);
+  // What an app shows after the discard: the origin's bytes stay, the mirror's go.
+  assert.equal(restart.bytesKept, size - fromMirror);
   assert.match(String(restart.reason), new RegExp(`${fromMirror} bytes from ${mirror.origin} are fetched again from ${origin.origin}`));
 });
 

@@ -80,6 +80,7 @@ export class PartialDownload {
         id: this.artifact.id,
         reason: read.state === 'corrupt' ? `resume record unreadable (${read.reason})` : 'resume record does not match the manifest or the partial file',
         discardedBytes: discarded,
+        bytesKept: 0,
       });
     }
     await discardPartial(this.partialPath, this.recordPath).catch((error: unknown) => {
@@ -142,6 +143,11 @@ export class PartialDownload {
    * Forgets the bytes `source` wrote, keeping everyone else's: their ranges become holes to fetch
    * again. As with {@link reset}, the record stops claiming them before anything overwrites them.
    */
+  /** Bytes of the artifact durably on disk, as the resume record says. */
+  get durableBytes(): number {
+    return this.segments.durableBytes;
+  }
+
   async forgetSource(source: string): Promise<number> {
     let forgotten = 0;
     for (const span of this.spans.of(source)) forgotten += this.segments.forgetRange(span.start, span.end);

@@ -98,6 +98,6 @@ export async function startOverFromZero(run: TransferRun, reason: string, report
   run.checkpointer.rebase();
   run.tally.meter.reset();
   if (report || discardedBytes > 0) {
-    run.emit({ event: 'restart', id: run.artifact.id, reason, discardedBytes });
+    run.emit({ event: 'restart', id: run.artifact.id, reason, discardedBytes, bytesKept: 0 });
   }
 }

@@ -102,7 +102,7 @@ export class ArtifactBoard {
         this.update(event.id, 'downloading', event.bytes, now, true);
         return;
       case 'restart':
-        this.update(event.id, 'downloading', 0, now);
+        this.update(event.id, 'downloading', event.bytesKept, now);
         return;
       case 'verifying':
         this.update(event.id, 'verifying', event.bytes, now);

@@ -84,8 +84,8 @@ export class InstallModel {
         break;
       case 'restart':
         this.update(event.id, (row) => {
-          row.bytes = 0;
-          row.resumedFrom = 0;
+          row.bytes = event.bytesKept;
+          row.resumedFrom = event.bytesKept;
         });
         break;
       case 'retry':
