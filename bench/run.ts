@@ -162,7 +162,7 @@ function goalSummary(goals: readonly Goal[]): string {
   const unmeasured = goals.filter((g) => g.met === undefined);
   const parts = [`${goals.length - missed.length - unmeasured.length} of ${goals.length} goals met.`];
   if (missed.length > 0) parts.push(`**Not met (${missed.length})**: ${missed.map((g) => g.goal).join('; ')}.`);
-  if (unmeasured.length > 0) parts.push(`Not measured: ${unmeasured.map((g) => g.goal).join('; ')}.`);
+  if (unmeasured.length > 0) parts.push(`Not measured in this run: ${unmeasured.length} (marked in the table, with the reason).`);
   return parts.join(' ');
 }
 
