@@ -139,10 +139,18 @@ function report(context: BenchContext, findings: StatusFindings, fileSize: numbe
           `as when an app checks its models at start-up; the goal is the difference of the two medians.`,
       ],
       tables: [table],
-      notes: [traceText],
+      notes: [cpuNote(findings), traceText],
     },
     goals,
   };
+}
+
+/** CPU time moves less with the machine's load than wall time: its difference, for information. */
+function cpuNote(findings: StatusFindings): string {
+  const status = median(defined(findings.status, (m) => m.cpuMs));
+  const bare = median(defined(findings.bare, (m) => m.cpuMs));
+  if (status === undefined || bare === undefined) return 'CPU time was not measured (GNU time missing).';
+  return `CPU user+sys beyond \`node -e 0\` (difference of medians, information): ${status >= bare ? '+' : '−'}${seconds(Math.abs(status - bare))}.`;
 }
 
 function row(label: string, samples: readonly Measurement[]): string[] {
