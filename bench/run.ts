@@ -80,17 +80,17 @@ async function measureAndReport(context: BenchContext, argv: string[], clock: { 
   const { options } = context;
   const loadBefore = await loadNow();
   const reports: ScenarioReport[] = [];
-  const failed: ScenarioName[] = [];
+  const failed = new Map<ScenarioName, string>();
   for (const name of options.scenarios) {
-    const report = await runScenario(context, name);
-    if (report === undefined) failed.push(name);
-    else reports.push(report);
+    const outcome = await runScenario(context, name);
+    if (typeof outcome === 'string') failed.set(name, outcome);
+    else reports.push(outcome);
   }
   reports.push(memorySummary(context.modelhaulRuns, options));
   const loadAfter = await loadNow();
   const facts = await describeMachine(context.workspace.root, REPO_ROOT, context.tools);
   const header = runHeader({ context, argv, date: clock.date, elapsedMs: performance.now() - clock.started, loadBefore, loadAfter });
-  const goals = resolveGoals(goalCatalog(options), reports.flatMap((r) => r.goals), options.scenarios, failed);
+  const goals = resolveGoals(goalCatalog(options), reports.flatMap((r) => r.goals), options.scenarios, [...failed.keys()]);
   const markdown = [
     header,
     '#### Goals',
@@ -99,7 +99,7 @@ async function measureAndReport(context: BenchContext, argv: string[], clock: { 
     '#### Machine',
     renderTable(machineTable(facts)),
     ...reports.map((r) => renderSection(r.section)),
-    ...failed.map((name) => renderSection({ title: `${name}: FAILED`, intro: ['See the log of the run: the scenario stopped before it measured anything.'], tables: [], notes: [] })),
+    ...[...failed].map(([name, message]) => renderSection({ title: `${name}: FAILED`, intro: ['```', message, '```'], tables: [], notes: [] })),
   ].join('\n\n');
   // The smoke report goes to an ignored file: CI and development runs must not rewrite the real one.
   const out = options.out ?? join(REPO_ROOT, options.smoke ? '.bench/BENCHMARKS.smoke.md' : 'BENCHMARKS.md');
@@ -140,8 +140,8 @@ function makeContext(
   };
 }
 
-/** A scenario that throws is reported as failed (undefined); the others still run. */
-async function runScenario(context: BenchContext, name: ScenarioName): Promise<ScenarioReport | undefined> {
+/** A scenario that throws is reported as failed (its error, as a string); the others still run. */
+async function runScenario(context: BenchContext, name: ScenarioName): Promise<ScenarioReport | string> {
   log(`bench: scenario ${name}`);
   const started = performance.now();
   try {
@@ -150,7 +150,7 @@ async function runScenario(context: BenchContext, name: ScenarioName): Promise<S
     const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
     context.failures.push(`${name}: ${message}`);
     log(`bench: scenario ${name} FAILED: ${message}`);
-    return undefined;
+    return message;
   } finally {
     log(`bench: scenario ${name} took ${seconds(performance.now() - started)}`);
   }

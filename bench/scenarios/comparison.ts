@@ -47,7 +47,9 @@ export function comparisonTable(results: readonly EntryResult[], bytes: number, 
 export function ratioGoal(id: string, subject: EntryResult | undefined, baseline: EntryResult | undefined, limit: number, metric: Metric = 'wall'): GoalMeasure {
   const value = ratio(medianMs(subject, metric), medianMs(baseline, metric));
   if (value === undefined) {
-    const why = [subject, baseline].map((r) => r?.skipped ?? r?.failure).find((reason) => reason !== undefined);
+    const why = [subject, baseline]
+      .map((r) => (r?.skipped !== undefined ? `${r.entry.label} skipped: ${r.skipped}` : r?.failure !== undefined ? `${r.entry.label} failed, see its section` : undefined))
+      .find((reason) => reason !== undefined);
     const noCpu = metric === 'cpu' && why === undefined ? 'no CPU time (GNU time missing)' : undefined;
     return { id, measured: `not measured (${why ?? noCpu ?? 'no runs'})`, met: undefined };
   }
