@@ -3,6 +3,7 @@
 // GNU time counts both steps.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ModelhaulMode } from './goals.js';
 import type { ToolName } from './packages.js';
 import type { Fixture } from './workspace.js';
 
@@ -24,6 +25,14 @@ export interface Contestant {
   /** The command as shown in the report. */
   shown: string;
   needs: readonly ToolName[];
+  /**
+   * Whether the command itself compares the file with the published SHA-256 using a reference
+   * tool (sha256sum -c, aria2c --checksum). Every other output, modelhaul's included, is hashed
+   * by the benchmark after the run (untimed), so that a wrong file cannot post a time.
+   */
+  checksDigest: boolean;
+  /** Set for modelhaul runs: their peak RSS counts toward the memory goals. */
+  modelhaul?: { mode: ModelhaulMode | undefined };
   /** Builds the command for one run that downloads into `dir` (fresh and empty). */
   prepare(download: Download, dir: string): Promise<PreparedRun>;
 }
@@ -47,6 +56,8 @@ export function modelhaul(cli: ModelhaulCli, connections: number | undefined): C
     name: connections === undefined ? 'modelhaul (default connections)' : `modelhaul --connections ${connections}`,
     shown: `modelhaul install --manifest m.json --dir d --json ${connectionArgs.join(' ')}`.trim(),
     needs: [],
+    checksDigest: false,
+    modelhaul: { mode: connections === undefined ? 'default' : connections === 1 ? 'one' : undefined },
     async prepare(download, dir) {
       const args = await modelhaulInstallArgs(cli, download, dir);
       return { file: cli.node, args: [...args, ...connectionArgs], output: join(dir, 'install', OUTPUT_NAME) };
@@ -85,15 +96,15 @@ export async function writeManifest(path: string, entries: readonly ManifestEntr
 // without comparing would do the same work and prove nothing.
 const CHECK_SHA256 = 'printf "%s  %s\\n" "$3" "$1" | sha256sum -c --quiet -';
 
-export const curlThenSha256sum: Contestant = shellContestant('curl -o, then sha256sum', ['curl', 'sha256sum'], `curl -sSf -o "$1" "$2" && ${CHECK_SHA256}`);
+export const curlThenSha256sum: Contestant = shellContestant('curl -o, then sha256sum', ['curl', 'sha256sum'], `curl -sSf -o "$1" "$2" && ${CHECK_SHA256}`, true);
 
-/** The durable floor: a download made safe on disk with no verification at all. */
-export const curlThenSync: Contestant = shellContestant('curl -o, then sync (floor)', ['curl'], 'curl -sSf -o "$1" "$2" && sync "$1"');
+/**
+ * The durable floor: a download made safe on disk with no verification at all. `sync FILE`
+ * (coreutils) fsyncs that one file; it runs in the same `sh -c`, so its time and CPU count.
+ */
+export const curlThenFsync: Contestant = shellContestant('curl -o, then fsync (floor)', ['curl'], 'curl -sSf -o "$1" "$2" && sync "$1"', false);
 
-export const wgetThenSha256sum: Contestant = shellContestant('wget, then sha256sum', ['wget', 'sha256sum'], `wget -q -O "$1" "$2" && ${CHECK_SHA256}`);
-
-/** One connection, no check: what a single stream from the origin takes. */
-export const curlAlone: Contestant = shellContestant('curl -o (one connection)', ['curl'], 'curl -sSf -o "$1" "$2"');
+export const wgetThenSha256sum: Contestant = shellContestant('wget, then sha256sum', ['wget', 'sha256sum'], `wget -q -O "$1" "$2" && ${CHECK_SHA256}`, true);
 
 /**
  * aria2c checking the SHA-256 itself. Its defaults are kept (file allocation included): that is
@@ -106,6 +117,7 @@ export function aria2c(connections: number): Contestant {
     name: `aria2c -x${connections} -s${connections} --checksum`,
     shown: `aria2c ${split.join(' ')} --checksum=sha-256=<hex> -d d -o model.bin <url>`,
     needs: ['aria2c'],
+    checksDigest: true,
     prepare(download, dir) {
       const args = [
         '--quiet=true',
@@ -124,11 +136,12 @@ export function aria2c(connections: number): Contestant {
   };
 }
 
-function shellContestant(name: string, needs: readonly ToolName[], script: string): Contestant {
+function shellContestant(name: string, needs: readonly ToolName[], script: string, checksDigest: boolean): Contestant {
   return {
     name,
     shown: script.replaceAll('"$1"', 'f').replaceAll('"$2"', '<url>').replaceAll('"$3"', '<hex>'),
     needs,
+    checksDigest,
     prepare(download, dir) {
       const output = join(dir, OUTPUT_NAME);
       // Positional parameters, so that no path or URL is ever parsed as shell syntax.

@@ -1,17 +1,32 @@
 // What every scenario shares: the tools found, the origins, the test files, and the loop that runs
-// contestants side by side (A B C A B C ...), each from the same clean state.
+// contestants side by side (A B C A B C ...), each from the same clean state and each checked
+// (size, and SHA-256 where the contestant does not compare it itself) before its time counts.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { startNginx, type Nginx } from '../test/helpers/nginx.js';
 import type { Contestant, Download, ModelhaulCli } from './contestants.js';
+import type { ModelhaulMode } from './goals.js';
 import { runMeasured, type Measurement } from './measure.js';
-import type { BenchOptions } from './options.js';
+import type { BenchOptions, RepeatedScenario, ScenarioName } from './options.js';
 import type { ToolAvailability } from './packages.js';
 import type { PageCache } from './page-cache.js';
 import { seconds } from './stats.js';
 import type { Fixture, Workspace } from './workspace.js';
 
-export type OriginKind = 'plain' | 'capped';
+/** Uncapped; capped per connection (--capped-rate); capped per request like a home line (--resume-rate). */
+export type OriginKind = 'plain' | 'capped' | 'link';
+
+/** The peak RSS of one modelhaul run, for the memory goals (every run counts). */
+export interface ModelhaulRun {
+  scenario: ScenarioName;
+  label: string;
+  mode: ModelhaulMode | undefined;
+  sizeBytes: number;
+  peakRssBytes: number;
+}
 
 export interface BenchContext {
   options: BenchOptions;
@@ -22,12 +37,14 @@ export interface BenchContext {
   log(line: string): void;
   /** A test file of `size` bytes, generated once per (seed, size). */
   fixture(size: number, seed: string): Promise<Fixture>;
-  /** The nginx serving the test files, started on first use: uncapped, or with the per-connection cap. */
+  /** The nginx serving the test files, started on first use, one per kind. */
   origin(kind: OriginKind): Promise<Nginx>;
   /** GNU time's path, when it is there. */
   timeBinary: string | undefined;
   /** Every run that failed, so that the benchmark can exit non-zero (CI's smoke run relies on it). */
   failures: string[];
+  /** Every measured modelhaul run's peak RSS (filled in by {@link recordModelhaulRun}). */
+  modelhaulRuns: ModelhaulRun[];
 }
 
 /** One line of a side-by-side comparison: a contestant and what it downloads. */
@@ -54,9 +71,9 @@ export interface EntryResult {
  */
 export async function measureAlternating(
   context: BenchContext,
-  scenario: string,
+  scenario: RepeatedScenario,
   entries: readonly Entry[],
-  reps = context.options.reps,
+  reps = context.options.reps[scenario],
 ): Promise<EntryResult[]> {
   const results = entries.map((entry): EntryResult => ({ entry, samples: [], skipped: missingTool(context, entry.contestant), failure: undefined }));
   for (const result of results) {
@@ -66,7 +83,7 @@ export async function measureAlternating(
     for (const result of results) {
       if (result.skipped !== undefined || result.failure !== undefined) continue;
       try {
-        const sample = await measureOnce(context, result.entry);
+        const sample = await measureOnce(context, scenario, result.entry);
         result.samples.push(sample);
         context.log(`bench: ${scenario} ${rep}/${reps} ${result.entry.label}: ${seconds(sample.wallMs)}`);
       } catch (error) {
@@ -79,15 +96,25 @@ export async function measureAlternating(
   return results;
 }
 
-/** One measured run of `entry` from a clean state, its download removed afterwards. */
-export async function measureOnce(context: BenchContext, entry: Entry): Promise<Measurement> {
+/** One measured run of `entry` from a clean state, checked, its download removed afterwards. */
+export async function measureOnce(context: BenchContext, scenario: ScenarioName, entry: Entry): Promise<Measurement> {
   return withRunDir(context, async (dir) => {
-    const prepared = await entry.contestant.prepare(entry.download, dir);
-    await context.pageCache.settle([entry.download.fixture.path]);
+    const { contestant, download } = entry;
+    const prepared = await contestant.prepare(download, dir);
+    await context.pageCache.settle([download.fixture.path]);
     const result = await runMeasured(prepared.file, prepared.args, { timeBinary: context.timeBinary });
-    await expectSize(prepared.output, entry.download.fixture.size);
+    await expectSize(prepared.output, download.fixture.size);
+    if (!contestant.checksDigest) await expectDigest(prepared.output, download.fixture.sha256);
+    if (contestant.modelhaul !== undefined) {
+      recordModelhaulRun(context, { scenario, label: entry.label, mode: contestant.modelhaul.mode, sizeBytes: download.fixture.size }, result);
+    }
     return result;
   });
+}
+
+/** Notes a modelhaul run's peak RSS for the memory goals (nothing without GNU time). */
+export function recordModelhaulRun(context: BenchContext, run: Omit<ModelhaulRun, 'peakRssBytes'>, measurement: Measurement): void {
+  if (measurement.peakRssBytes !== undefined) context.modelhaulRuns.push({ ...run, peakRssBytes: measurement.peakRssBytes });
 }
 
 /** Runs `work` in a fresh directory under the workspace and deletes it (and its download) after. */
@@ -107,6 +134,14 @@ export async function expectSize(path: string, size: number): Promise<void> {
   if (actual !== size) throw new Error(`${path} is ${actual === undefined ? 'missing' : `${actual} bytes`} after the run; expected ${size}`);
 }
 
+/** Hashes `path` (after the timed run) and compares it with the fixture's SHA-256. */
+export async function expectDigest(path: string, sha256: string): Promise<void> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path, { highWaterMark: 4 * 1024 * 1024 }), hash);
+  const actual = hash.digest('hex');
+  if (actual !== sha256) throw new Error(`${path} has SHA-256 ${actual} after the run; expected ${sha256}`);
+}
+
 export function missingTool(context: BenchContext, contestant: Contestant): string | undefined {
   for (const name of contestant.needs) {
     const tool = context.tools[name];
@@ -121,19 +156,20 @@ export function failureText(error: unknown): string {
   return message.length > 300 ? `${message.slice(0, 300)}...` : message;
 }
 
-/** Starts the two origins lazily and stops whichever were started. */
+/** Starts the origins lazily and stops whichever were started. */
 export class Origins {
   private readonly started = new Map<OriginKind, Promise<Nginx>>();
 
   constructor(
     private readonly root: string,
-    private readonly cappedRateBytesPerSecond: number,
+    /** nginx `limit_rate` (per request) of each capped kind. */
+    private readonly rates: Record<Exclude<OriginKind, 'plain'>, number>,
   ) {}
 
   get(kind: OriginKind): Promise<Nginx> {
     let origin = this.started.get(kind);
     if (origin === undefined) {
-      origin = startNginx({ root: this.root, ...(kind === 'capped' ? { limitRateBytesPerSecond: this.cappedRateBytesPerSecond } : {}) });
+      origin = startNginx({ root: this.root, ...(kind === 'plain' ? {} : { limitRateBytesPerSecond: this.rates[kind] }) });
       this.started.set(kind, origin);
     }
     return origin;

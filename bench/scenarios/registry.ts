@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startRegistry, type Registry } from '../../test/helpers/registry.js';
 import { modelhaul, modelhaulInstallArgs, type Contestant, type ModelhaulCli } from '../contestants.js';
+import { goalId, LIMITS } from '../goals.js';
 import { measureAlternating, withRunDir, type BenchContext, type Entry } from '../harness.js';
 import type { ScenarioReport } from '../report.js';
 import { size } from '../stats.js';
-import { comparisonTable, problemNotes, wallRatioGoal } from './comparison.js';
+import { comparisonTable, problemNotes, ratioGoal } from './comparison.js';
 
 const run = promisify(execFile);
 const REPOSITORY = 'bench/model';
@@ -39,12 +40,13 @@ export async function registry(context: BenchContext): Promise<ScenarioReport> {
         title,
         intro: [
           `\`docker-registry serve\` on loopback with filesystem storage on the same disk as nginx's files, no auth; ` +
-            `the bundle was pushed with \`modelhaul push\` before the runs. Both installs use the default connections.`,
+            `the bundle was pushed with \`modelhaul push\` before the runs. Both installs use the default connections; ` +
+            `${context.options.reps.registry} run(s) of each.`,
         ],
-        tables: [comparisonTable(results, fixture.size, nginx)],
+        tables: [comparisonTable(results, fixture.size, nginx, 'nginx')],
         notes: problemNotes(results),
       },
-      goals: [wallRatioGoal(`registry ${size(fixture.size)}: wall vs the same from nginx`, oci, nginx, 1.2)],
+      goals: [ratioGoal(goalId.registryVsNginx, oci, nginx, LIMITS.registryVsNginx)],
     };
   } finally {
     await server.stop();
@@ -69,6 +71,8 @@ function fromRegistryContestant(cli: ModelhaulCli, reference: string): Contestan
     name: 'modelhaul from the registry',
     shown: 'modelhaul install --manifest oci://127.0.0.1:PORT/bench/model:1 --dir d --json',
     needs: ['docker-registry'],
+    checksDigest: false,
+    modelhaul: { mode: 'default' },
     prepare(_download, dir) {
       const installDir = join(dir, 'install');
       // The pushed manifest names the file model.bin, as modelhaulInstallArgs writes it.
