@@ -15,6 +15,7 @@ import { registrySkipReason, startRegistry, type Registry } from './helpers/regi
 import { startRegistryProxy } from './helpers/registry-proxy.js';
 import { jsonInstallArgs, serveArtifact } from './helpers/served-artifact.js';
 import { makeTempDir, removeTempDir, useTempDir } from './helpers/tmp.js';
+import { straceSkipReason, straceWrapper } from './helpers/traced-cli.js';
 
 const skip = registrySkipReason();
 const MiB = 1024 * 1024;
@@ -219,4 +220,28 @@ test("the manifest's mirrors: an image-layout folder (a USB copy written by push
     assert.equal(eventsOf(result, 'start', artifact.id)[0]?.source, folder);
   }
   assert.deepEqual(eventsOf(result, 'done')[0]!.bytesBySource, { [folder]: total() });
+});
+
+test("a USB copy that fails to read in the middle of a blob (EIO) is that folder's failure: retried, then the next source serves the file", { skip: skip ?? straceSkipReason() }, async (t) => {
+  const dir = join(await useTempDir(t, 'oci-usb-eio'), 'models');
+  const folder = `oci-layout:${usb}:1.0`;
+  const model = artifacts[0]!;
+  const blob = join(usb, 'blobs', 'sha256', model.sha256);
+  // The kernel fails every read of that one blob after the first on each thread: a stick whose
+  // flash gives out part-way through the file.
+  const wrapper = straceWrapper({ log: join(dir, '..', 'strace.log'), trace: 'read,pread64', inject: ['read,pread64:error=EIO:when=2+'], paths: [blob] });
+  const asked = origin.requests.length;
+  const result = await runCli(jsonInstallArgs(manifest, dir, '--mirror', folder, '--retries', '1', '--connections', '1'), { wrapper, env: { MODELHAUL_MIRRORS: undefined } });
+
+  assertExit(result, 0);
+  await assertFiles(dir);
+  assert.deepEqual(failovers(result, model.id), [[folder, origin.origin, 'FILESYSTEM']], summarize(result));
+  const failover = eventsOf(result, 'failover', model.id)[0]!;
+  assert.match(String((failover.error as { message?: unknown }).message), /image-layout folder/);
+  // Retried on the folder first (a stick may wake up), and said to be the folder's disk, not a
+  // connection and not the install dir.
+  assert.equal(eventsOf(result, 'retry', model.id).length, 1, summarize(result));
+  assert.equal((eventsOf(result, 'retry', model.id)[0]!.error as { code?: unknown }).code, 'FILESYSTEM');
+  // The other files came from the folder; only the one it could not read came from the origin.
+  assert.deepEqual(originFilesAsked(asked), [`/${model.id}.bin`]);
 });

@@ -143,7 +143,9 @@ export class ArtifactTransfer {
           throw failure;
         }
         await checkpointer.settle();
-        if (LOCAL_FAILURES.has(failure.code) || signal.aborted) throw failure;
+        // A file-system failure of the install dir stops the install; one of a source (the disk
+        // of an image-layout folder) is that source's, and the next one may serve the rest.
+        if ((LOCAL_FAILURES.has(failure.code) && failure.details.sourceSide !== true) || signal.aborted) throw failure;
         if (location.classify(failure) === 'retry-here') {
           failuresInARow = partial.segments.writtenBytes > writtenBefore ? 1 : failuresInARow + 1;
           if (failuresInARow <= this.failover.retriesFor(settings.retries)) {

@@ -54,7 +54,7 @@ async function openBlob(file: string, artifact: Artifact, request: ByteRangeRequ
   const headers = { etag: `"sha256:${artifact.sha256}"`, 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
   const url = `file://${file}`;
   if (!request.ranged) {
-    return { status: 200, headers: { ...headers, 'content-length': String(size) }, body: createReadStream(file), url, redirected: false };
+    return { status: 200, headers: { ...headers, 'content-length': String(size) }, body: readBlob(file, artifact.id, {}), url, redirected: false };
   }
   // The engine checks the size against the manifest, as it does a server's answer.
   if (request.first >= size) {
@@ -64,10 +64,33 @@ async function openBlob(file: string, artifact: Artifact, request: ByteRangeRequ
   return {
     status: 206,
     headers: { ...headers, 'content-range': `bytes ${request.first}-${last}/${size}`, 'content-length': String(last - request.first + 1) },
-    body: createReadStream(file, { start: request.first, end: last }),
+    body: readBlob(file, artifact.id, { start: request.first, end: last }),
     url,
     redirected: false,
   };
+}
+
+/**
+ * The blob's bytes, with a read error reported as what it is: the folder's disk failing (a USB
+ * stick giving out part-way, unplugged), not a connection, and not the install dir. Marked as the
+ * source's, so the engine retries and then hands the rest of the file to the next source instead
+ * of stopping as it must for a failure of the install dir.
+ */
+function readBlob(file: string, artifactId: string, range: { start?: number; end?: number }): Readable {
+  async function* chunks(): AsyncGenerator<Buffer> {
+    try {
+      yield* createReadStream(file, range) as AsyncIterable<Buffer>;
+    } catch (error) {
+      const failure = fsError(error, 'read a blob of the image-layout folder', file, artifactId);
+      throw new InstallError(failure.code, failure.message, {
+        cause: error,
+        artifactId,
+        hint: 'The disk that holds the image-layout folder could not be read (unplugged, or failing); the bytes read so far are kept and the next source is tried.',
+        details: { ...failure.details, sourceSide: true },
+      });
+    }
+  }
+  return Readable.from(chunks(), { objectMode: false });
 }
 
 /** A read error may pass (a USB stick waking up); a missing or wrong blob will not. */
