@@ -85,7 +85,7 @@ function readBlob(file: string, artifactId: string, range: { start?: number; end
       throw new InstallError(failure.code, failure.message, {
         cause: error,
         artifactId,
-        hint: 'The disk that holds the image-layout folder could not be read (unplugged, or failing); the bytes read so far are kept and the next source is tried.',
+        hint: 'The disk that holds the image-layout folder could not be read (unplugged, or failing); it is tried again, then the next source serves the file.',
         details: { ...failure.details, sourceSide: true },
       });
     }
