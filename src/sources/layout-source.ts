@@ -85,7 +85,7 @@ function readBlob(file: string, artifactId: string, range: { start?: number; end
       throw new InstallError(failure.code, failure.message, {
         cause: error,
         artifactId,
-        hint: 'The disk that holds the image-layout folder could not be read (unplugged, or failing); it is tried again, then the next source serves the file.',
+        hint: 'The disk that holds the image-layout folder could not be read (unplugged, or failing); modelhaul tries it again, then the next source if there is one; plug that disk back in, or copy the folder again, and run the same command.',
         details: { ...failure.details, sourceSide: true },
       });
     }
