@@ -10,8 +10,8 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { makeContent, sha256Hex } from './helpers/content.js';
-import type { Misbehaviour } from './helpers/origin.js';
+import { CUT, makeContent, sha256Hex, SMALL_FILE_SIZE as SIZE } from './helpers/content.js';
+import { defaultEtag, type Misbehaviour } from './helpers/origin.js';
 import { dirPaths, stackTraceLines } from './helpers/install-dir.js';
 import { pathExists } from './helpers/served-artifact.js';
 import {
@@ -30,10 +30,8 @@ import {
 } from './helpers/install-run.js';
 import { artifactFor } from './helpers/served-artifact.js';
 
-const SIZE = 300_000;
-const CUT = 123_457;
 const CONTENT = makeContent(SIZE, 31);
-const ETAG = `"${sha256Hex(CONTENT).slice(0, 16)}"`;
+const ETAG = defaultEtag(CONTENT);
 
 /**
  * Serves CONTENT, cuts the first response at CUT and answers the resume request with `fault`.

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { MockAgent, type Dispatcher } from 'undici';
-import { makeContent, sha256Hex } from './helpers/content.js';
+import { CUT, makeContent, SMALL_FILE_SIZE as SIZE } from './helpers/content.js';
+import { defaultEtag } from './helpers/origin.js';
 import {
   assertExit,
   assertInstalled,
@@ -25,10 +26,8 @@ import { openResponse, discard } from '../src/http/open-response.js';
 import { Dispatchers } from '../src/http/dispatchers.js';
 import { isInstallError } from '../src/errors.js';
 
-const SIZE = 300_000;
-const CUT = 123_457;
 const CONTENT = makeContent(SIZE, 41);
-const ETAG = `"${sha256Hex(CONTENT).slice(0, 16)}"`;
+const ETAG = defaultEtag(CONTENT);
 
 test('rule 11: 301, 302, 303, 307 and 308 are followed, relative and absolute Locations alike', async (t) => {
   const origin = await useOrigin(t);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { makeContent, sha256Hex } from './helpers/content.js';
+import { CUT, makeContent, SMALL_FILE_SIZE as SIZE } from './helpers/content.js';
+import { defaultEtag } from './helpers/origin.js';
 import {
   assertExit,
   assertInstalled,
@@ -28,13 +29,9 @@ import { artifactFor } from './helpers/served-artifact.js';
 import { newResumeRecord, writeResumeRecord } from '../src/store/resume-record.js';
 import type { Artifact } from '../src/manifest/types.js';
 
-const SIZE = 300_000;
-/** Not a multiple of any chunk or batch size, so no buffering can make it look right by chance. */
-const CUT = 123_457;
 const CONTENT = makeContent(SIZE, 11);
 const OTHER = makeContent(SIZE, 12);
-/** The origin's default ETag for CONTENT. */
-const ETAG = `"${sha256Hex(CONTENT).slice(0, 16)}"`;
+const ETAG = defaultEtag(CONTENT);
 
 test('rule 1: a fresh download is one plain GET with Accept-Encoding identity, and the file is installed', async (t) => {
   const origin = await useOrigin(t);

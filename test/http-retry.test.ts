@@ -3,7 +3,8 @@
 // origin, through the CLI as a child process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeContent, sha256Hex } from './helpers/content.js';
+import { CUT, makeContent, SMALL_FILE_SIZE as SIZE } from './helpers/content.js';
+import { defaultEtag } from './helpers/origin.js';
 import {
   assertExit,
   assertInstalled,
@@ -18,13 +19,9 @@ import {
 } from './helpers/install-run.js';
 import { artifactFor } from './helpers/served-artifact.js';
 
-const SIZE = 300_000;
-/** Not a multiple of any chunk or batch size, so no buffering can make it look right by chance. */
-const CUT = 123_457;
 const CONTENT = makeContent(SIZE, 11);
 const OTHER = makeContent(SIZE, 12);
-/** The origin's default ETag for CONTENT. */
-const ETAG = `"${sha256Hex(CONTENT).slice(0, 16)}"`;
+const ETAG = defaultEtag(CONTENT);
 
 test('rule 17: a body that stalls after some bytes is STALLED after --stall-timeout and resumes from those bytes', async (t) => {
   const origin = await useOrigin(t);

@@ -2,7 +2,8 @@
 // against the misbehaving origin, through the CLI as a child process.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { makeContent, sha256Hex } from './helpers/content.js';
+import { makeContent } from './helpers/content.js';
+import { defaultEtag } from './helpers/origin.js';
 import {
   assertExit,
   assertInstalled,
@@ -20,7 +21,7 @@ import { artifactFor } from './helpers/served-artifact.js';
 
 const BIG_SIZE = 40 * 1024 * 1024;
 const BIG = makeContent(BIG_SIZE, 21);
-const BIG_ETAG = `"${sha256Hex(BIG).slice(0, 16)}"`;
+const BIG_ETAG = defaultEtag(BIG);
 /** A scripted "fault" that serves the whole response, to let the next scripted one hit a later request. */
 const PASS = { kind: 'truncate', afterBytes: Number.MAX_SAFE_INTEGER } as const;
 

@@ -25,6 +25,15 @@ export function makeContent(size: number, seed: number): Buffer {
   return bytes.subarray(0, size);
 }
 
+/** The size of the small file most HTTP end-to-end tests serve. */
+export const SMALL_FILE_SIZE = 300_000;
+
+/**
+ * Where those tests cut a response: not a multiple of any chunk or batch size, so no buffering can
+ * make a resume look right by chance.
+ */
+export const CUT = 123_457;
+
 export function sha256Hex(data: Buffer | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }

@@ -319,7 +319,8 @@ function singleHeader(value: string | string[] | undefined): string | undefined 
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
-function defaultEtag(body: Buffer): string {
+/** The ETag the origin sends for a body served without one of its own: strong, from its SHA-256. */
+export function defaultEtag(body: Buffer): string {
   return `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"`;
 }
 
