@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { typeErrorsOf } from './helpers/typecheck.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const doc = await readFile(`${root}docs/download-modal.md`, 'utf8');
@@ -35,29 +36,11 @@ test('the modal doc lists every part name of the element', async () => {
 
 test("the README's Electron renderer type-checks against modelhaul/ui and modelhaul/preload as built", async () => {
   const readme = await readFile(`${root}README.md`, 'utf8');
-  const { default: ts } = await import('typescript');
   const section = readme.slice(readme.indexOf('## In an Electron app'), readme.indexOf('## Error codes'));
   const example = /```ts\n(\/\/ renderer\.ts\n[\s\S]*?)```/.exec(section)?.[1];
   assert.ok(example, 'the section has a renderer.ts example');
   // The app's own function the example calls.
   const code = `declare function enableDictation(): void;\n${example}`;
-  // In memory, inside the package, so `modelhaul/ui` resolves to this package's exports (dist/).
-  const file = `${root}readme-electron-renderer.mts`;
-  const options = {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    lib: ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'],
-    types: [],
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-  };
-  const host = ts.createCompilerHost(options);
-  const disk = ts.createCompilerHost(options);
-  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, code, language) : disk.getSourceFile(name, language, ...rest));
-  host.fileExists = (name) => name === file || disk.fileExists(name);
-  host.readFile = (name) => (name === file ? code : disk.readFile(name));
-  const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([file], options, host));
-  assert.deepEqual(diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')), []);
+  const lib = ['lib.es2023.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'];
+  assert.deepEqual(await typeErrorsOf(`${root}readme-electron-renderer.mts`, code, { lib, types: [] }), []);
 });

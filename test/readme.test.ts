@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { typeErrorsOf } from './helpers/typecheck.js';
 import { ALL_ERROR_CODES } from '../src/errors.js';
 import { withErrorTable } from '../scripts/readme-error-table.js';
 
@@ -34,30 +35,8 @@ test('CI runs the README quick start commands', async () => {
 });
 
 test("the README's Electron main process type-checks against Electron's real typings and modelhaul's built types", async () => {
-  const { default: ts } = await import('typescript');
   const section = readme.slice(readme.indexOf('## In an Electron app'), readme.indexOf('## Error codes'));
   const code = /```ts\n(\/\/ main\.ts\n[\s\S]*?)```/.exec(section)?.[1];
   assert.ok(code, 'the section has a main.ts example');
-  // A file that exists only in memory, inside the package, so that `modelhaul/electron` resolves
-  // to this package's own exports (dist/, built by `npm test`).
-  const file = `${root}readme-electron-main.mts`;
-  const options = {
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
-    target: ts.ScriptTarget.ES2022,
-    strict: true,
-    noEmit: true,
-    skipLibCheck: true,
-    types: ['node'],
-  };
-  const host = ts.createCompilerHost(options);
-  const disk = ts.createCompilerHost(options);
-  host.getSourceFile = (name, language, ...rest) => (name === file ? ts.createSourceFile(name, code, language) : disk.getSourceFile(name, language, ...rest));
-  host.fileExists = (name) => name === file || disk.fileExists(name);
-  host.readFile = (name) => (name === file ? code : disk.readFile(name));
-  const diagnostics = ts.getPreEmitDiagnostics(ts.createProgram([file], options, host));
-  assert.deepEqual(
-    diagnostics.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')),
-    [],
-  );
+  assert.deepEqual(await typeErrorsOf(`${root}readme-electron-main.mts`, code, { types: ['node'] }), []);
 });
