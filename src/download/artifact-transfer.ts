@@ -179,7 +179,7 @@ export class ArtifactTransfer {
       this.failover.exclude(plan.source, mismatch.code);
       this.blamed = true;
       const reason = `the SHA-256 did not match; the ${discardedBytes} bytes from ${plan.source} are fetched again from ${location.source}`;
-      this.context.emit({ event: 'restart', id: artifact.id, reason, discardedBytes, bytesKept: partial.durableBytes });
+      this.context.emit({ event: 'restart', id: artifact.id, reason, discardedBytes, bytesKept: partial.segments.durableBytes });
       return 'next';
     }
     if (plan.source !== location.source) {

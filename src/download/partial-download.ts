@@ -143,11 +143,6 @@ export class PartialDownload {
    * Forgets the bytes `source` wrote, keeping everyone else's: their ranges become holes to fetch
    * again. As with {@link reset}, the record stops claiming them before anything overwrites them.
    */
-  /** Bytes of the artifact durably on disk, as the resume record says. */
-  get durableBytes(): number {
-    return this.segments.durableBytes;
-  }
-
   async forgetSource(source: string): Promise<number> {
     let forgotten = 0;
     for (const span of this.spans.of(source)) forgotten += this.segments.forgetRange(span.start, span.end);
