@@ -113,7 +113,7 @@ describe('manifestSchema', () => {
   it('knows the same fields as the lists used for "did you mean" suggestions', () => {
     const schema = manifestSchema({ allowHttp: false });
     assert.deepEqual(Object.keys(schema.shape), [...MANIFEST_FIELDS]);
-    assert.deepEqual(Object.keys(schema.shape.artifacts._zod.def.element.shape), [...ARTIFACT_FIELDS]);
+    assert.deepEqual(Object.keys(schema.shape.artifacts.def.element.shape), [...ARTIFACT_FIELDS]);
   });
 });
 
