@@ -1,24 +1,19 @@
 // The resume record as read from disk: what a valid record becomes, what counts as corrupt, and
 // how a record written by modelhaul 0.1 (version 1, tied to a URL) is read as version 2, so that
 // upgrading modelhaul costs no partial download.
-import { describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { useTempDir } from './helpers/tmp.js';
 import { readResumeRecord, type ResumeRecord } from '../src/store/resume-record.js';
 
 const SHA = 'ab'.repeat(32);
 
-async function readWritten(json: unknown) {
-  const dir = await mkdtemp(join(tmpdir(), 'modelhaul-resume-record-'));
-  try {
-    const file = join(dir, 'a.resume.json');
-    await writeFile(file, JSON.stringify(json));
-    return await readResumeRecord(file);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+async function readWritten(t: TestContext, json: unknown) {
+  const file = join(await useTempDir(t, 'resume-record'), 'a.resume.json');
+  await writeFile(file, JSON.stringify(json));
+  return readResumeRecord(file);
 }
 
 const versionTwo: ResumeRecord = {
@@ -38,16 +33,16 @@ const versionTwo: ResumeRecord = {
 };
 
 describe('readResumeRecord', () => {
-  it('reads a version 2 record as it was written', async () => {
-    const read = await readWritten(versionTwo);
+  it('reads a version 2 record as it was written', async (t) => {
+    const read = await readWritten(t, versionTwo);
     assert.deepEqual(read, { state: 'ok', record: versionTwo });
   });
 
-  it('reads a version 1 record as version 2: its URL gives the validators and the source of its durable bytes', async () => {
+  it('reads a version 1 record as version 2: its URL gives the validators and the source of its durable bytes', async (t) => {
     const written: Record<string, unknown> = { ...versionTwo, version: 1, url: 'https://cdn.example/model.bin' };
     delete written.sources;
     delete written.validatorsFrom;
-    const read = await readWritten(written);
+    const read = await readWritten(t, written);
     assert.equal(read.state, 'ok');
     assert.ok(read.state === 'ok');
     assert.equal(read.record.version, 2);
@@ -65,22 +60,18 @@ describe('readResumeRecord', () => {
     ['a digest that is not lowercase hex', { ...versionTwo, sha256: SHA.toUpperCase() }, 'sha256'],
     ['an unknown version', { ...versionTwo, version: 3 }, 'version'],
   ] as const) {
-    it(`calls a record with ${what} corrupt, naming the field`, async () => {
-      const read = await readWritten(record);
+    it(`calls a record with ${what} corrupt, naming the field`, async (t) => {
+      const read = await readWritten(t, record);
       assert.equal(read.state, 'corrupt');
       assert.ok(read.state === 'corrupt');
       assert.match(read.reason, new RegExp(field));
     });
   }
 
-  it('calls a file that is not JSON corrupt and a missing file absent', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'modelhaul-resume-record-'));
-    try {
-      await writeFile(join(dir, 'bad.json'), '{"format":"modelhaul-resume", "segm');
-      assert.equal((await readResumeRecord(join(dir, 'bad.json'))).state, 'corrupt');
-      assert.equal((await readResumeRecord(join(dir, 'none.json'))).state, 'absent');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+  it('calls a file that is not JSON corrupt and a missing file absent', async (t) => {
+    const dir = await useTempDir(t, 'resume-record');
+    await writeFile(join(dir, 'bad.json'), '{"format":"modelhaul-resume", "segm');
+    assert.equal((await readResumeRecord(join(dir, 'bad.json'))).state, 'corrupt');
+    assert.equal((await readResumeRecord(join(dir, 'none.json'))).state, 'absent');
   });
 });
